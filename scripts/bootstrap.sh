@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what Rialto needs on a Debian machine, and nothing that is already there.
+#   scripts/bootstrap.sh          runtime only: the pinned Deno and librocksdb
+#   scripts/bootstrap.sh --test   also what the test suite talks to (ldb, db_bench,
+#                                 h2load, nghttp, python3-grpcio, ZooKeeper, openssl)
+# Without root it installs nothing from apt and prints the command to run instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runtime_packages=(librocksdb7.8 libzstd1)
+test_packages=(rocksdb-tools nghttp2-client python3-grpcio zookeeper openssl curl zstd gzip)
+
+want=("${runtime_packages[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_packages[@]}"); fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing Debian packages: ${missing[*]}" >&2
+    echo "bootstrap: run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# The pinned Deno comes from the npm package `deno` (package.json).
+if ! node_modules/.bin/deno --version 2>/dev/null | grep -q '^deno 2\.8\.3 '; then
+  echo "bootstrap: installing the pinned Deno (npm ci)" >&2
+  npm ci --no-audit --no-fund >/dev/null
+fi
