@@ -1,0 +1,24 @@
+/**
+ * RocksDB through Deno FFI: the only module outside `ffi/` imports. Everything here
+ * speaks Uint8Array, strings and numbers; native pointers never leave `ffi/`.
+ *
+ * ```ts
+ * const cache = new BlockCache(512 * 1024 * 1024);
+ * using db = RocksDB.open("/data/rocksdb/people_v3/people_v3_0", { blockCache: cache });
+ * const value = db.get(key); // Uint8Array | null
+ * ```
+ */
+
+export { loadRocksDB, type LoadRocksDBOptions } from "./_native.ts";
+export { BlockCache } from "./block_cache.ts";
+export { LibraryNotFoundError } from "./library.ts";
+export {
+  type InfoLogLevel,
+  type IterateOptions,
+  type OpenMode,
+  type OpenOptions,
+  RocksDB,
+  type WriteOptions,
+} from "./rocksdb.ts";
+export { RocksDBError, type RocksDBErrorCode } from "./rocksdb_error.ts";
+export { WriteBatch } from "./write_batch.ts";
