@@ -5,8 +5,9 @@
  * (AbstractStorageEngine.METADATA_PARTITION_ID) holding the version's state.
  */
 
-/** AbstractStorageEngine.METADATA_PARTITION_ID. */
-export const METADATA_PARTITION_ID = 1_000_000_000;
+import { METADATA_PARTITION_ID } from "../venice/version_metadata.ts";
+
+export { METADATA_PARTITION_ID };
 
 const RESOURCE_NAME = /^([A-Za-z0-9_-]+)_v([0-9]+)$/;
 

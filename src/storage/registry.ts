@@ -1,0 +1,143 @@
+/**
+ * Every store version this server serves, by resource name. `sync()` makes the open set
+ * match the data dir: new versions (a finished push) are opened, versions gone from disk
+ * are retired and closed once their last reader is done. It is the one place that opens
+ * and closes databases.
+ */
+import { BlockCache } from "../../ffi/mod.ts";
+import { logger } from "../log.ts";
+import { discoverVersions } from "./layout.ts";
+import { type OpenSettings, StoreVersion, type VersionOverride } from "./store_version.ts";
+
+const log = logger("storage");
+
+export interface RegistrySettings {
+  readonly dataDir: string;
+  readonly mode: "read-only" | "secondary";
+  readonly secondaryDir: string | null;
+  readonly blockCacheBytes: number;
+  /** Per resource name. */
+  readonly overrides: Readonly<Record<string, VersionOverride>>;
+}
+
+/** What a sync changed. */
+export interface SyncResult {
+  readonly opened: string[];
+  readonly retired: string[];
+  readonly failed: { resource: string; error: string }[];
+}
+
+export class StoreRegistry {
+  readonly #versions = new Map<string, StoreVersion>();
+  readonly #blockCache: BlockCache;
+  #settings: RegistrySettings;
+  #syncing: Promise<SyncResult> | null = null;
+  #closed = false;
+
+  constructor(settings: RegistrySettings) {
+    this.#settings = settings;
+    this.#blockCache = new BlockCache(settings.blockCacheBytes);
+  }
+
+  /** The version serving `resource`, or undefined. Take a lease before reading. */
+  lookup(resource: string): StoreVersion | undefined {
+    return this.#versions.get(resource);
+  }
+
+  /** All open versions, by resource name. */
+  versions(): StoreVersion[] {
+    return [...this.#versions.values()];
+  }
+
+  /** Store names with at least one open version. */
+  storeNames(): string[] {
+    return [...new Set(this.versions().map((v) => v.store))].sort();
+  }
+
+  /** Applies new overrides at once; data-dir changes take effect on the next sync. */
+  updateSettings(settings: RegistrySettings): void {
+    this.#settings = settings;
+    for (const version of this.#versions.values()) {
+      version.applyOverride(settings.overrides[version.resource]);
+    }
+  }
+
+  /** Brings the open set in line with the data dir; concurrent calls share one run. */
+  sync(): Promise<SyncResult> {
+    this.#syncing ??= this.#sync().finally(() => {
+      this.#syncing = null;
+    });
+    return this.#syncing;
+  }
+
+  async #sync(): Promise<SyncResult> {
+    const settings = this.#settings;
+    const result: SyncResult = { opened: [], retired: [], failed: [] };
+    if (this.#closed) return result;
+    const onDisk = await discoverVersions(settings.dataDir);
+    const present = new Set(onDisk.map((v) => v.resource));
+    const open: OpenSettings = {
+      dataDir: settings.dataDir,
+      mode: settings.mode,
+      secondaryDir: settings.secondaryDir,
+      blockCache: this.#blockCache,
+    };
+    for (const found of onDisk) {
+      const current = this.#versions.get(found.resource);
+      if (current && samePartitions(current.partitions, found.partitions)) continue;
+      try {
+        const version = StoreVersion.open(found, open, settings.overrides[found.resource]);
+        this.#versions.set(found.resource, version);
+        result.opened.push(found.resource);
+        // A version whose partitions changed is replaced; the old one drains first.
+        if (current) void current.retire();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        result.failed.push({ resource: found.resource, error: message });
+        log.error("Cannot open store version {resource}: {error}", {
+          resource: found.resource,
+          error,
+        });
+      }
+    }
+    for (const [resource, version] of this.#versions) {
+      if (present.has(resource)) continue;
+      this.#versions.delete(resource);
+      result.retired.push(resource);
+      void version.retire();
+    }
+    if (result.opened.length || result.retired.length) {
+      log.info("Store versions: opened {opened}, retired {retired}", {
+        opened: result.opened,
+        retired: result.retired,
+      });
+    }
+    return result;
+  }
+
+  /** Secondary mode: every open version catches up with its primary. */
+  catchUp(): void {
+    for (const version of this.#versions.values()) {
+      try {
+        version.catchUp();
+      } catch (error) {
+        log.warn("Catch-up failed for {resource}: {error}", { resource: version.resource, error });
+      }
+    }
+  }
+
+  /** Retires every version and waits for their readers; then frees the block cache. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#syncing;
+    const versions = [...this.#versions.values()];
+    this.#versions.clear();
+    await Promise.all(versions.map((v) => v.retire()));
+    this.#blockCache.close();
+  }
+}
+
+function samePartitions(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}

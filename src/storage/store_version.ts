@@ -1,0 +1,310 @@
+/**
+ * One store version: its partition databases, opened read-only or as secondaries of a
+ * live Venice server, and its settings (compression, chunking) from the metadata
+ * partition or config. Reads return values in Venice's stored shape (schema id prefix +
+ * payload), with chunked values reassembled.
+ *
+ * Ownership: the StoreVersion owns its databases. A reader holds a lease (acquire /
+ * release) for as long as it uses them; `retire()` withdraws the version and closes the
+ * databases once the last lease is released, so no read ever touches a closed handle.
+ */
+import { type BlockCache, RocksDB } from "../../ffi/mod.ts";
+import {
+  CHUNK_SCHEMA_ID,
+  CHUNKED_VALUE_MANIFEST_SCHEMA_ID,
+  decodeChunkedValueManifest,
+  NON_CHUNK_KEY_SUFFIX,
+} from "../venice/chunking.ts";
+import {
+  CompressionStrategy,
+  type CompressionStrategyId,
+  isCompressionStrategy,
+} from "../venice/compression.ts";
+import { decodeStoreVersionState, VERSION_METADATA_KEY } from "../venice/version_metadata.ts";
+import { CorruptValueError, PartitionNotHeldError, StoreVersionError } from "./errors.ts";
+import { METADATA_PARTITION_ID, partitionDir, type VersionOnDisk } from "./layout.ts";
+import { payloadOf, SCHEMA_ID_BYTES, schemaIdOf } from "./value.ts";
+
+/** How a version's values were written. */
+export interface VersionSettings {
+  readonly compressionStrategy: CompressionStrategyId;
+  readonly chunked: boolean;
+  /** The ZSTD_WITH_DICT dictionary, when the metadata partition holds one. */
+  readonly compressionDictionary: Uint8Array | null;
+}
+
+/** Config overrides of what the metadata partition says. */
+export interface VersionOverride {
+  readonly compressionStrategy?: CompressionStrategyId;
+  readonly chunked?: boolean;
+}
+
+/** How to open partition databases. */
+export interface OpenSettings {
+  readonly dataDir: string;
+  readonly mode: "read-only" | "secondary";
+  /** Root for secondary instances' own files (required in secondary mode). */
+  readonly secondaryDir: string | null;
+  readonly blockCache: BlockCache;
+}
+
+const DEFAULT_SETTINGS: VersionSettings = Object.freeze({
+  compressionStrategy: CompressionStrategy.NO_OP,
+  chunked: false,
+  compressionDictionary: null,
+});
+
+function openPartition(settings: OpenSettings, resource: string, partition: number): RocksDB {
+  const path = partitionDir(settings.dataDir, resource, partition);
+  if (settings.mode === "secondary") {
+    if (!settings.secondaryDir) {
+      throw new StoreVersionError(`Secondary mode needs storage.secondaryDir to open "${path}"`);
+    }
+    return RocksDB.open(path, {
+      mode: "secondary",
+      secondaryPath: `${settings.secondaryDir}/${resource}/${resource}_${partition}`,
+      blockCache: settings.blockCache,
+    });
+  }
+  return RocksDB.open(path, { mode: "read-only", blockCache: settings.blockCache });
+}
+
+/** Reads the version state a Venice server keeps in the metadata partition, if any. */
+function readMetadata(settings: OpenSettings, onDisk: VersionOnDisk): VersionSettings {
+  if (!onDisk.hasMetadataPartition) return DEFAULT_SETTINGS;
+  const path = partitionDir(settings.dataDir, onDisk.resource, METADATA_PARTITION_ID);
+  const db = RocksDB.open(path, { mode: "read-only" });
+  try {
+    const bytes = db.get(VERSION_METADATA_KEY);
+    if (!bytes) return DEFAULT_SETTINGS;
+    const state = decodeStoreVersionState(bytes);
+    if (!isCompressionStrategy(state.compressionStrategy)) {
+      throw new StoreVersionError(`Unknown compression strategy ${state.compressionStrategy}`);
+    }
+    return Object.freeze({
+      compressionStrategy: state.compressionStrategy,
+      chunked: state.chunked,
+      compressionDictionary: state.compressionDictionary,
+    });
+  } catch (error) {
+    throw new StoreVersionError(`Cannot read the version metadata in "${path}"`, { cause: error });
+  } finally {
+    db.close();
+  }
+}
+
+function withSuffix(key: Uint8Array, suffix: Uint8Array): Uint8Array {
+  const out = new Uint8Array(key.length + suffix.length);
+  out.set(key, 0);
+  out.set(suffix, key.length);
+  return out;
+}
+
+export class StoreVersion {
+  readonly resource: string;
+  readonly store: string;
+  readonly version: number;
+  readonly partitions: readonly number[];
+  #settings: VersionSettings;
+  readonly #metadata: VersionSettings;
+  /** Indexed by partition id; a hole where this server does not hold the partition. */
+  readonly #dbs: (RocksDB | undefined)[];
+  #leases = 0;
+  #retired = false;
+  #closed = false;
+  #onDrained: (() => void) | null = null;
+
+  private constructor(
+    onDisk: VersionOnDisk,
+    metadata: VersionSettings,
+    dbs: (RocksDB | undefined)[],
+  ) {
+    this.resource = onDisk.resource;
+    this.store = onDisk.store;
+    this.version = onDisk.version;
+    this.partitions = onDisk.partitions;
+    this.#metadata = metadata;
+    this.#settings = metadata;
+    this.#dbs = dbs;
+  }
+
+  /** Opens every partition found on disk; on any failure closes what it opened. */
+  static open(
+    onDisk: VersionOnDisk,
+    settings: OpenSettings,
+    override?: VersionOverride,
+  ): StoreVersion {
+    const metadata = readMetadata(settings, onDisk);
+    const dbs: (RocksDB | undefined)[] = [];
+    try {
+      for (const partition of onDisk.partitions) {
+        dbs[partition] = openPartition(settings, onDisk.resource, partition);
+      }
+    } catch (error) {
+      for (const db of dbs) db?.close();
+      throw error;
+    }
+    const version = new StoreVersion(onDisk, metadata, dbs);
+    if (override) version.applyOverride(override);
+    return version;
+  }
+
+  get settings(): VersionSettings {
+    return this.#settings;
+  }
+
+  /** Replaces config overrides (a reload); the metadata partition stays the base. */
+  applyOverride(override: VersionOverride | undefined): void {
+    this.#settings = Object.freeze({
+      ...this.#metadata,
+      ...(override?.compressionStrategy !== undefined
+        ? { compressionStrategy: override.compressionStrategy }
+        : {}),
+      ...(override?.chunked !== undefined ? { chunked: override.chunked } : {}),
+    });
+  }
+
+  holds(partition: number): boolean {
+    return this.#dbs[partition] !== undefined;
+  }
+
+  /** Takes a lease; false once the version is retired (treat it as gone). */
+  acquire(): boolean {
+    if (this.#retired) return false;
+    this.#leases++;
+    return true;
+  }
+
+  release(): void {
+    if (--this.#leases === 0 && this.#retired) this.#close();
+  }
+
+  /** Withdraws the version; resolves when its databases are closed. */
+  retire(): Promise<void> {
+    this.#retired = true;
+    if (this.#leases === 0) {
+      this.#close();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.#onDrained = resolve;
+    });
+  }
+
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const db of this.#dbs) db?.close();
+    this.#onDrained?.();
+  }
+
+  /** Secondary mode: apply what the primary wrote since the last call. */
+  catchUp(): void {
+    if (this.#closed) return;
+    for (const db of this.#dbs) db?.tryCatchUpWithPrimary();
+  }
+
+  #db(partition: number): RocksDB {
+    const db = this.#dbs[partition];
+    if (db === undefined) throw new PartitionNotHeldError(this.resource, partition);
+    return db;
+  }
+
+  /** One value in stored shape, or null when the key is absent. Hold a lease. */
+  get(partition: number, key: Uint8Array): Uint8Array | null {
+    const db = this.#db(partition);
+    if (!this.#settings.chunked) return this.#plain(db.get(key));
+    const stored = db.get(withSuffix(key, NON_CHUNK_KEY_SUFFIX));
+    return stored === null ? null : this.#assemble(db, stored);
+  }
+
+  /**
+   * Several values: `out[i]` is the value of `keys[i]` in partition `partitions[i]`.
+   * Keys are grouped by partition, one batched multi-get each.
+   */
+  getMany(
+    partitions: ArrayLike<number>,
+    keys: readonly Uint8Array[],
+    out: (Uint8Array | null)[],
+  ): void {
+    const groups = new Map<number, number[]>();
+    for (let i = 0; i < keys.length; i++) {
+      const partition = partitions[i];
+      this.#db(partition);
+      let group = groups.get(partition);
+      if (!group) groups.set(partition, group = []);
+      group.push(i);
+    }
+    const chunked = this.#settings.chunked;
+    for (const [partition, indices] of groups) {
+      const db = this.#db(partition);
+      const lookup = indices.map((i) =>
+        chunked ? withSuffix(keys[i], NON_CHUNK_KEY_SUFFIX) : keys[i]
+      );
+      const values = db.multiGet(lookup);
+      for (let j = 0; j < indices.length; j++) {
+        const stored = values[j];
+        out[indices[j]] = stored === null
+          ? null
+          : chunked
+          ? this.#assemble(db, stored)
+          : this.#plain(stored);
+      }
+    }
+  }
+
+  /** A value of a version that is not chunked must carry a writer schema id. */
+  #plain(stored: Uint8Array | null): Uint8Array | null {
+    if (stored !== null && schemaIdOf(stored) < 0) {
+      throw new CorruptValueError(
+        `Value with schema id ${schemaIdOf(stored)} in ${this.resource}, which is not chunked`,
+      );
+    }
+    return stored;
+  }
+
+  /** Resolves a chunked-value manifest into one value; other values pass through. */
+  #assemble(db: RocksDB, stored: Uint8Array): Uint8Array {
+    const schemaId = schemaIdOf(stored);
+    if (schemaId >= 0) return stored;
+    if (schemaId !== CHUNKED_VALUE_MANIFEST_SCHEMA_ID) {
+      throw new CorruptValueError(`Unexpected negative schema id ${schemaId} in ${this.resource}`);
+    }
+    const manifest = decodeChunkedValueManifest(payloadOf(stored));
+    const chunks = db.multiGet(manifest.keysWithChunkIdSuffix);
+    let total = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i];
+      if (chunk === null) {
+        throw new CorruptValueError(
+          `Chunk ${i} of ${chunks.length} is missing for a chunked value in ${this.resource}`,
+        );
+      }
+      const chunkSchemaId = schemaIdOf(chunk);
+      if (chunkSchemaId !== CHUNK_SCHEMA_ID) {
+        throw new CorruptValueError(
+          `Chunk ${i} in ${this.resource} has schema id ${chunkSchemaId}, not ${CHUNK_SCHEMA_ID}`,
+        );
+      }
+      total += chunk.length - SCHEMA_ID_BYTES;
+    }
+    if (total !== manifest.size) {
+      throw new CorruptValueError(
+        `Chunks of a value in ${this.resource} add up to ${total} bytes, the manifest says ${manifest.size}`,
+      );
+    }
+    // Assemble straight into the stored shape: one allocation, one copy per chunk.
+    const value = new Uint8Array(SCHEMA_ID_BYTES + total);
+    new DataView(value.buffer).setInt32(0, manifest.schemaId);
+    let offset = SCHEMA_ID_BYTES;
+    for (const chunk of chunks) {
+      value.set(payloadOf(chunk!), offset);
+      offset += chunk!.length - SCHEMA_ID_BYTES;
+    }
+    return value;
+  }
+}
