@@ -103,6 +103,9 @@ const GZIP: Compressor = {
   strategy: CompressionStrategy.GZIP,
   compress(data) {
     const out = gzipSync(data);
+    // zlib writes OS 3 (Unix) in the header; Venice's ReusableGzipOutputStream writes 0.
+    // No header flags are set, so byte 9 is always the OS byte.
+    out[9] = 0;
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   },
   decompress(data) {

@@ -1,0 +1,106 @@
+/**
+ * `rialto serve`: load the config (flags over file over defaults), start the server,
+ * stop it gracefully on SIGTERM or SIGINT.
+ */
+import { parseArgs } from "node:util";
+import { applyOverrides, type ConfigOverrides, defaultConfig } from "../config/schema.ts";
+import { ConfigWatcher } from "../config/watcher.ts";
+import { logger, setupLogging } from "../log.ts";
+import { type RialtoServer, startServer, validateConfiguredStores } from "../server.ts";
+
+const log = logger("serve");
+
+const HELP = `Usage: rialto serve [--config FILE] [--data-dir DIR] [--grpc-port N] [--admin-port N]
+
+Serves com.linkedin.venice.protocols.VeniceReadService over gRPC from the Venice data
+dir (<data dir>/rocksdb/<store>_v<N>/<store>_v<N>_<partition>).
+
+  --config FILE      YAML config (see config/rialto.example.yaml); watched and
+                     applied live when it changes. Without it the embedded defaults
+                     serve every store version under the data dir.
+  --data-dir DIR     overrides dataDir
+  --grpc-port N      overrides grpc.port (0 picks a free port)
+  --admin-port N     overrides admin.port (0 picks a free port)
+`;
+
+function port(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new RangeError(`${flag} must be a port number from 0 to 65535, not "${value}"`);
+  }
+  return n;
+}
+
+export async function main(args: string[]): Promise<number> {
+  let values;
+  let overrides: ConfigOverrides;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: "string" },
+        "data-dir": { type: "string" },
+        "grpc-port": { type: "string" },
+        "admin-port": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+    overrides = {
+      dataDir: values["data-dir"],
+      grpcPort: port(values["grpc-port"], "--grpc-port"),
+      adminPort: port(values["admin-port"], "--admin-port"),
+    };
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : error}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+
+  let watcher: ConfigWatcher | undefined;
+  let server: RialtoServer;
+  try {
+    if (values.config) {
+      watcher = await ConfigWatcher.open({
+        path: values.config,
+        overrides,
+        validate: validateConfiguredStores,
+      });
+    }
+    const config = watcher?.config ?? applyOverrides(defaultConfig(), overrides);
+    await setupLogging(config.logging.level);
+    server = await startServer(config, { watcher });
+    // One line on stdout for whoever started us (tests, scripts) to learn the ports.
+    console.log(
+      JSON.stringify({
+        event: "listening",
+        grpcPort: server.grpcPort,
+        adminPort: server.adminPort,
+      }),
+    );
+  } catch (error) {
+    await watcher?.close();
+    console.error(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+
+  const stopped = Promise.withResolvers<void>();
+  const stop = (signal: Deno.Signal) => {
+    log.info("Received {signal}: draining", { signal });
+    stopped.resolve();
+  };
+  const onTerm = () => stop("SIGTERM");
+  const onInt = () => stop("SIGINT");
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  await stopped.promise;
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  await server.close();
+  await watcher?.close();
+  return 0;
+}

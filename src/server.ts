@@ -1,0 +1,185 @@
+/**
+ * Rialto as a library: `startServer` takes a config and returns a running server that
+ * `close()` drains and stops. `rialto serve` only parses flags, loads the config and
+ * wires signals around it (the shape of mini-redis's server).
+ *
+ * Who owns what: the StoreRegistry owns every database; the ReadService owns the read
+ * path; the transport owns connections. `close()` stops them in that reverse order:
+ * stop accepting and drain calls, then close databases.
+ */
+import { loadRocksDB } from "../ffi/mod.ts";
+import { type AdminServer, serveAdmin } from "./admin/http.ts";
+import { ConfigError, type RialtoConfig } from "./config/schema.ts";
+import type { ConfigWatcher } from "./config/watcher.ts";
+import { discoverVersions } from "./storage/layout.ts";
+import { logger } from "./log.ts";
+import { ReadService } from "./read/read_service.ts";
+import { READ_SERVICE_PATHS, readServiceRouter } from "./read/router.ts";
+import { type RegistrySettings, StoreRegistry } from "./storage/registry.ts";
+import type { VersionOverride } from "./storage/store_version.ts";
+import { serveGrpcJs } from "./transport/grpc_js.ts";
+import type { TransportServer } from "./transport/types.ts";
+import { CompressionStrategy } from "./venice/compression.ts";
+
+const log = logger("server");
+
+/** How often the data dir is scanned for new and removed versions. */
+export const DATA_DIR_SCAN_INTERVAL_MS = 1000;
+
+export interface StartOptions {
+  /** Scan the data dir for pushes every this many ms; 0 turns scanning off. */
+  readonly scanIntervalMs?: number;
+  /** The hot-reloaded config file, when there is one; the server follows its changes. */
+  readonly watcher?: ConfigWatcher;
+}
+
+/**
+ * A config check the watcher runs before applying a file: every store named under
+ * `stores:` must exist under the data dir, so a typo is refused rather than ignored.
+ */
+export async function validateConfiguredStores(config: RialtoConfig): Promise<void> {
+  const present = new Set((await discoverVersions(config.dataDir)).map((v) => v.store));
+  const issues = Object.keys(config.stores).filter((name) => !present.has(name)).map((name) => ({
+    path: `stores.${name}`,
+    message: `No version of store "${name}" exists under "${config.dataDir}/rocksdb"`,
+  }));
+  if (issues.length) throw new ConfigError("config", issues);
+}
+
+export interface RialtoServer {
+  readonly grpcPort: number;
+  readonly adminPort: number;
+  readonly registry: StoreRegistry;
+  /** Applies a new config's live sections (limits, overrides). */
+  applyConfig(config: RialtoConfig): Promise<void>;
+  /** Stops accepting, drains in-flight calls, closes every database. Safe twice. */
+  close(): Promise<void>;
+}
+
+export function registrySettings(config: RialtoConfig): RegistrySettings {
+  const overrides: Record<string, VersionOverride> = {};
+  for (const [resource, o] of Object.entries(config.storage.versions)) {
+    overrides[resource] = {
+      ...(o.compressionStrategy !== undefined
+        ? { compressionStrategy: CompressionStrategy[o.compressionStrategy] }
+        : {}),
+      ...(o.chunked !== undefined ? { chunked: o.chunked } : {}),
+    };
+  }
+  return {
+    dataDir: config.dataDir,
+    mode: config.storage.openMode,
+    secondaryDir: config.storage.secondaryDir,
+    blockCacheBytes: config.storage.blockCacheBytes,
+    overrides,
+  };
+}
+
+export async function startServer(
+  initial: RialtoConfig,
+  options: StartOptions = {},
+): Promise<RialtoServer> {
+  let config = initial;
+  loadRocksDB({ libraryPath: config.storage.rocksdbLibrary ?? undefined });
+  const registry = new StoreRegistry(registrySettings(config));
+  let ready = false;
+  const startedAt = new Date().toISOString();
+  const timers: ReturnType<typeof setInterval>[] = [];
+  let transport: TransportServer | undefined;
+  let admin: AdminServer | undefined;
+
+  try {
+    const first = await registry.sync();
+    for (const failed of first.failed) {
+      log.error("Not serving {resource}: {error}", failed);
+    }
+    const read = new ReadService({
+      registry,
+      limits: { maxKeysPerBatch: config.grpc.maxKeysPerBatch },
+    });
+
+    admin = await serveAdmin(config.admin.host, config.admin.port, {
+      health: () => ({ ready, versions: registry.versions().length }),
+      status: () => ({
+        config: options.watcher?.status() ??
+          { generation: 0, sha256: "", lastReload: null, path: null, pendingRestart: [] },
+        startedAt,
+        ready,
+        grpc: { port: transport?.port ?? null, transport: config.grpc.transport },
+        stores: registry.storeNames().map((name) => ({
+          name,
+          enabled: config.stores[name]?.enabled ?? true,
+          versions: registry.versions().filter((v) => v.store === name).map((v) => ({
+            resource: v.resource,
+            version: v.version,
+            partitions: v.partitions,
+            compressionStrategy: v.settings.compressionStrategy,
+            chunked: v.settings.chunked,
+          })),
+        })),
+      }),
+      discovery: () => ({ backend: "none" }),
+      metrics: () => "",
+    });
+
+    transport = await serveGrpcJs({
+      hostname: config.grpc.host,
+      port: config.grpc.port,
+      router: readServiceRouter(read.handle),
+      paths: Object.values(READ_SERVICE_PATHS),
+      maxMessageBytes: config.grpc.maxMessageBytes,
+    });
+
+    const scanEvery = options.scanIntervalMs ?? DATA_DIR_SCAN_INTERVAL_MS;
+    if (scanEvery > 0) {
+      timers.push(setInterval(() => {
+        registry.sync().catch((error) => log.error("Data dir scan failed: {error}", { error }));
+      }, scanEvery));
+    }
+    if (config.storage.openMode === "secondary") {
+      timers.push(setInterval(() => registry.catchUp(), config.storage.catchUpIntervalMs));
+    }
+    ready = true;
+    log.info("Serving {versions} store versions from {dataDir}: gRPC on {grpc}, admin on {admin}", {
+      versions: registry.versions().length,
+      dataDir: config.dataDir,
+      grpc: transport.port,
+      admin: admin.port,
+    });
+
+    const unsubscribe = options.watcher?.subscribe((next) => server.applyConfig(next));
+    let closing: Promise<void> | undefined;
+    const grpcPort = transport.port;
+    const adminPort = admin.port;
+    const server: RialtoServer = {
+      grpcPort,
+      adminPort,
+      registry,
+      applyConfig(next: RialtoConfig): Promise<void> {
+        config = next;
+        registry.updateSettings(registrySettings(next));
+        read.setLimits({ maxKeysPerBatch: next.grpc.maxKeysPerBatch });
+        return Promise.resolve();
+      },
+      close(): Promise<void> {
+        closing ??= (async () => {
+          ready = false;
+          unsubscribe?.();
+          for (const timer of timers) clearInterval(timer);
+          await transport!.close();
+          await admin!.close();
+          await registry.close();
+          log.info("Stopped");
+        })();
+        return closing;
+      },
+    };
+    return server;
+  } catch (error) {
+    for (const timer of timers) clearInterval(timer);
+    await transport?.close(0);
+    await admin?.close();
+    await registry.close();
+    throw error;
+  }
+}
