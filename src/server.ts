@@ -13,6 +13,9 @@ import { ConfigError, type RialtoConfig } from "./config/schema.ts";
 import type { ConfigWatcher } from "./config/watcher.ts";
 import { discoverVersions } from "./storage/layout.ts";
 import { logger } from "./log.ts";
+import { createMutualTlsCredentials, type MutualTls } from "./auth/mod.ts";
+import { ReadMetrics, RuntimeMetrics } from "./metrics/mod.ts";
+import { Admission } from "./read/admission.ts";
 import { ReadService } from "./read/read_service.ts";
 import { READ_SERVICE_PATHS, readServiceRouter } from "./read/router.ts";
 import { type RegistrySettings, StoreRegistry } from "./storage/registry.ts";
@@ -87,6 +90,10 @@ export async function startServer(
   const timers: ReturnType<typeof setInterval>[] = [];
   let transport: TransportServer | undefined;
   let admin: AdminServer | undefined;
+  let tls: MutualTls | undefined;
+  const runtime = new RuntimeMetrics();
+  const metrics = new ReadMetrics({ runtime });
+  const admission = new Admission(config);
 
   try {
     const first = await registry.sync();
@@ -96,7 +103,10 @@ export async function startServer(
     const read = new ReadService({
       registry,
       limits: { maxKeysPerBatch: config.grpc.maxKeysPerBatch },
+      gate: admission,
+      metrics,
     });
+    runtime.start();
 
     admin = await serveAdmin(config.admin.host, config.admin.port, {
       health: () => ({ ready, versions: registry.versions().length }),
@@ -108,7 +118,7 @@ export async function startServer(
         grpc: { port: transport?.port ?? null, transport: config.grpc.transport },
         stores: registry.storeNames().map((name) => ({
           name,
-          enabled: config.stores[name]?.enabled ?? true,
+          enabled: admission.isEnabled(name),
           versions: registry.versions().filter((v) => v.store === name).map((v) => ({
             resource: v.resource,
             version: v.version,
@@ -119,21 +129,26 @@ export async function startServer(
         })),
       }),
       discovery: () => ({ backend: "none" }),
-      metrics: () => "",
+      metrics: () => metrics.render(),
     });
 
+    if (config.grpc.tls.enabled) tls = await createMutualTlsCredentials(config.grpc.tls);
     transport = await serveGrpcJs({
       hostname: config.grpc.host,
       port: config.grpc.port,
       router: readServiceRouter(read.handle),
       paths: Object.values(READ_SERVICE_PATHS),
       maxMessageBytes: config.grpc.maxMessageBytes,
+      credentials: tls?.credentials,
     });
 
     const scanEvery = options.scanIntervalMs ?? DATA_DIR_SCAN_INTERVAL_MS;
     if (scanEvery > 0) {
       timers.push(setInterval(() => {
-        registry.sync().catch((error) => log.error("Data dir scan failed: {error}", { error }));
+        registry.sync().then(
+          () => admission.retainVersions(new Set(registry.versions().map((v) => v.resource))),
+          (error) => log.error("Data dir scan failed: {error}", { error }),
+        );
       }, scanEvery));
     }
     if (config.storage.openMode === "secondary") {
@@ -158,6 +173,7 @@ export async function startServer(
       applyConfig(next: RialtoConfig): Promise<void> {
         config = next;
         registry.updateSettings(registrySettings(next));
+        admission.update(next);
         read.setLimits({ maxKeysPerBatch: next.grpc.maxKeysPerBatch });
         return Promise.resolve();
       },
@@ -167,7 +183,10 @@ export async function startServer(
           unsubscribe?.();
           for (const timer of timers) clearInterval(timer);
           await transport!.close();
+          tls?.provider.close();
           await admin!.close();
+          admission.close();
+          runtime.stop();
           await registry.close();
           log.info("Stopped");
         })();
@@ -178,7 +197,10 @@ export async function startServer(
   } catch (error) {
     for (const timer of timers) clearInterval(timer);
     await transport?.close(0);
+    tls?.provider.close();
     await admin?.close();
+    admission.close();
+    runtime.stop();
     await registry.close();
     throw error;
   }

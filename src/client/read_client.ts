@@ -19,6 +19,8 @@ export interface ClientTls {
   readonly ca: Uint8Array;
   readonly cert?: Uint8Array;
   readonly key?: Uint8Array;
+  /** The name to verify the server certificate against, when not the address's host. */
+  readonly serverName?: string;
 }
 
 export interface BatchKey {
@@ -44,6 +46,7 @@ export class ReadClient {
     this.#client = new grpc.Client(address, credentials, {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
+      ...(tls?.serverName ? { "grpc.ssl_target_name_override": tls.serverName } : {}),
     });
   }
 

@@ -1,12 +1,14 @@
 /**
- * What decides, before any storage work, whether a read may go ahead: the store is
- * enabled, the caller is authorized, the quota has room. The read path asks one gate;
- * the server composes it from the enablement, auth and quota modules.
+ * What decides whether a read may go ahead, in Venice's order: first who is calling
+ * (ServerStoreAclHandler: real gRPC statuses), then whether the store is enabled here and
+ * the quota has room (ReadQuotaEnforcementHandler: Venice statuses in errorCode). The
+ * read path asks one gate; `admission.ts` composes it from the auth, quota and config
+ * modules.
  */
 import type { Peer } from "../transport/types.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
 
-/** The verdicts a gate can give; anything but ADMITTED ends the read with a Venice status. */
+/** The verdicts of `admit`; anything but ADMITTED ends the read with a Venice status. */
 export const GateVerdict = {
   ADMITTED: 0,
   /** 503: the store is disabled on this server. */
@@ -20,28 +22,24 @@ export type GateVerdictCode = typeof GateVerdict[keyof typeof GateVerdict];
 
 export type ReadMethod = "get" | "batchGet";
 
-/**
- * One read about to happen. The read path reuses a single instance per request kind,
- * so a gate must not keep a reference to it past `admit`.
- */
-export interface ReadAttempt {
-  version: StoreVersion;
-  method: ReadMethod;
-  /** Read capacity units: 1 for a single get, the key count for a batch get. */
-  rcu: number;
-  isRetry: boolean;
-  peer: Peer;
-}
-
-/**
- * Decides on a read. Throws `GrpcStatusError` for authentication and authorization
- * failures (they are real gRPC statuses in Venice); returns a verdict otherwise. It may
- * return a promise (an authorization answer not cached yet), but should not on the
- * common path.
- */
 export interface ReadGate {
-  admit(attempt: ReadAttempt): GateVerdictCode | Promise<GateVerdictCode>;
+  /**
+   * Decides who may read `resource`. Returns undefined when allowed; throws the
+   * `GrpcStatusError` to end the call with when denied; returns a promise only when the
+   * answer is not at hand yet (an external authority not asked before).
+   */
+  authorize(
+    resource: string,
+    requestMethod: string,
+    method: ReadMethod,
+    peer: Peer,
+  ): undefined | Promise<void>;
+  /** Whether the read may go ahead now; takes `rcu` from the quota when it may. */
+  admit(version: StoreVersion, rcu: number, isRetry: boolean): GateVerdictCode;
 }
 
-/** A gate that admits every read: no quota, no auth, every store enabled. */
-export const OPEN_GATE: ReadGate = { admit: () => GateVerdict.ADMITTED };
+/** A gate that lets every read through: no auth, no quota, every store enabled. */
+export const OPEN_GATE: ReadGate = {
+  authorize: () => undefined,
+  admit: () => GateVerdict.ADMITTED,
+};

@@ -1,6 +1,6 @@
 /**
  * Venice's read path, independent of any transport: decode a VeniceClientRequest, ask
- * the gate, read storage, encode a VeniceServerResponse. Like Venice's
+ * the gate, read storage, encode a VeniceServerResponse, record metrics. Like Venice's
  * VeniceReadServiceImpl, both RPCs go through one handler and `isBatchRequest` decides
  * between a single get and a batch get.
  *
@@ -9,16 +9,16 @@
  */
 import {
   ClientRequestView,
-  MalformedMessageError,
-  type ServerResponseHeader,
-} from "../codec/messages.ts";
-import {
   encodeServerResponse,
+  MalformedMessageError,
   responseDataOffset,
+  type ServerResponseHeader,
   writeServerResponse,
 } from "../codec/messages.ts";
 import { logger } from "../log.ts";
+import type { ReadMetrics, StoreReadMetrics } from "../metrics/mod.ts";
 import { CorruptValueError, PartitionNotHeldError } from "../storage/errors.ts";
+import { parseResourceName } from "../storage/layout.ts";
 import type { StoreRegistry } from "../storage/registry.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
 import { payloadOf, SCHEMA_ID_BYTES, schemaIdOf } from "../storage/value.ts";
@@ -33,13 +33,7 @@ import {
   writeMultiGetResponseRecord,
 } from "../venice/multiget.ts";
 import { VeniceReadResponseStatus } from "../venice/status.ts";
-import {
-  GateVerdict,
-  type GateVerdictCode,
-  OPEN_GATE,
-  type ReadAttempt,
-  type ReadGate,
-} from "./gate.ts";
+import { GateVerdict, OPEN_GATE, type ReadGate } from "./gate.ts";
 import {
   badRequest,
   internalError,
@@ -51,7 +45,7 @@ import {
 
 const log = logger("read");
 
-/** Venice's default batch-get key limit (server.max.request.key.count-ish; see README). */
+/** Venice's default batch-get key limit. */
 export const DEFAULT_MAX_KEYS_PER_BATCH = 500;
 
 export interface ReadLimits {
@@ -62,29 +56,30 @@ export interface ReadServiceOptions {
   readonly registry: StoreRegistry;
   readonly limits: ReadLimits;
   readonly gate?: ReadGate;
+  readonly metrics?: ReadMetrics;
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A request's decoded state; the hot path reuses one, a request that waits gets its own. */
+class RequestState {
+  readonly view = new ClientRequestView();
+  readonly keys = new MultiGetRequestKeys(64);
+}
 
 export class ReadService {
   readonly #registry: StoreRegistry;
   #limits: ReadLimits;
   #gate: ReadGate;
-  readonly #view = new ClientRequestView();
-  readonly #keys = new MultiGetRequestKeys(64);
+  readonly #metrics: ReadMetrics | null;
+  readonly #shared = new RequestState();
   readonly #header: ServerResponseHeader = {};
-  readonly #attempt: ReadAttempt = {
-    version: undefined as unknown as StoreVersion,
-    method: "get",
-    rcu: 1,
-    isRetry: false,
-    peer: { address: "", certificate: null },
-  };
 
   constructor(options: ReadServiceOptions) {
     this.#registry = options.registry;
     this.#limits = options.limits;
     this.#gate = options.gate ?? OPEN_GATE;
+    this.#metrics = options.metrics ?? null;
   }
 
   /** Live changes (a config reload). */
@@ -98,112 +93,142 @@ export class ReadService {
 
   /** The handler for both `get` and `batchGet`. */
   readonly handle = (body: Uint8Array, peer: Peer): Uint8Array | Promise<Uint8Array> => {
-    const view = this.#view;
+    const start = performance.now();
+    const state = this.#shared;
+    const view = state.view;
     try {
       view.decode(body);
     } catch (error) {
-      return this.#failure(error);
+      return this.#failure(error, null, false, start);
     }
+    const resource = view.resourceName();
+    let authorized: undefined | Promise<void>;
+    try {
+      authorized = this.#gate.authorize(
+        resource,
+        view.method(),
+        view.isBatchRequest ? "batchGet" : "get",
+        peer,
+      );
+    } catch (error) {
+      this.#recordDenied(resource);
+      throw error;
+    }
+    if (authorized === undefined) return this.#serve(state, body, start);
+    // The answer is not at hand: the shared state may be reused meanwhile, so the rest
+    // runs on a fresh decode of the same bytes.
+    return authorized.then(
+      () => {
+        const own = new RequestState();
+        own.view.decode(body);
+        return this.#serve(own, body, start);
+      },
+      (error) => {
+        this.#recordDenied(resource);
+        throw error;
+      },
+    );
+  };
+
+  #serve(state: RequestState, body: Uint8Array, start: number): Uint8Array {
+    const view = state.view;
+    const isBatch = view.isBatchRequest;
     const resource = view.resourceName();
     const version = this.#registry.lookup(resource);
     if (version === undefined || !version.acquire()) {
       return badRequest(`Invalid request resource: ${resource}`);
     }
-    let released = false;
+    const metrics = this.#metrics?.forStore(version.store) ?? null;
     try {
       let rcu = 1;
-      if (view.isBatchRequest) {
-        rcu = this.#keys.parse(view.keyBytes()).count;
+      if (isBatch) {
+        rcu = state.keys.parse(view.keyBytes()).count;
         if (rcu > this.#limits.maxKeysPerBatch) {
+          metrics?.recordError(true, (performance.now() - start) / 1000);
           return badRequest(
             `Batch get of ${rcu} keys exceeds this server's limit of ${this.#limits.maxKeysPerBatch} keys`,
           );
         }
       }
-      const attempt = this.#attempt;
-      attempt.version = version;
-      attempt.method = view.isBatchRequest ? "batchGet" : "get";
-      attempt.rcu = rcu;
-      attempt.isRetry = view.isRetryRequest;
-      attempt.peer = peer;
-      const verdict = this.#gate.admit(attempt);
-      attempt.version = undefined as unknown as StoreVersion;
-      if (typeof verdict !== "number") {
-        // The gate has to wait (an authorization not cached yet). The shared view and
-        // key table may be reused meanwhile, so the rest runs on fresh ones.
-        released = true;
-        return verdict.then(
-          (v) => this.#afterAsyncGate(v, body, version),
-          (error) => {
-            version.release();
-            return this.#failure(error);
-          },
-        );
+      switch (this.#gate.admit(version, rcu, view.isRetryRequest)) {
+        case GateVerdict.ADMITTED:
+          break;
+        case GateVerdict.STORE_DISABLED:
+          return storeDisabled(version.store);
+        case GateVerdict.STORE_OVER_QUOTA:
+          metrics?.recordQuotaRejected(rcu);
+          return STORE_OVER_QUOTA_RESPONSE;
+        case GateVerdict.NODE_OVER_CAPACITY:
+          metrics?.recordOverCapacity();
+          return NODE_OVER_CAPACITY_RESPONSE;
       }
-      return this.#read(verdict, view, this.#keys, version);
+      return isBatch
+        ? this.#batchGet(view, state.keys, version, metrics, body.length, start)
+        : this.#singleGet(view, version, metrics, body.length, start);
     } catch (error) {
-      return this.#failure(error);
-    } finally {
-      if (!released) version.release();
-    }
-  };
-
-  #afterAsyncGate(verdict: GateVerdictCode, body: Uint8Array, version: StoreVersion): Uint8Array {
-    try {
-      const view = new ClientRequestView().decode(body);
-      const keys = new MultiGetRequestKeys();
-      if (view.isBatchRequest) keys.parse(view.keyBytes());
-      return this.#read(verdict, view, keys, version);
-    } catch (error) {
-      return this.#failure(error);
+      return this.#failure(error, metrics, isBatch, start);
     } finally {
       version.release();
     }
   }
 
-  #read(
-    verdict: GateVerdictCode,
+  #singleGet(
+    view: ClientRequestView,
+    version: StoreVersion,
+    metrics: StoreReadMetrics | null,
+    requestBytes: number,
+    start: number,
+  ): Uint8Array {
+    const key = decodeKeyString(view.keyString());
+    const queryStart = performance.now();
+    const stored = version.get(view.partition, key);
+    const end = performance.now();
+    let response: Uint8Array;
+    if (stored === null) {
+      response = KEY_NOT_FOUND_RESPONSE;
+    } else {
+      const header = this.#header;
+      header.schemaId = schemaIdOf(stored);
+      header.compressionStrategy = version.settings.compressionStrategy;
+      header.responseRCU = 1;
+      header.isStreamingResponse = false;
+      header.errorCode = VeniceReadResponseStatus.OK;
+      header.errorMessage = undefined;
+      response = encodeServerResponse(header, payloadOf(stored));
+    }
+    if (metrics !== null) {
+      metrics.recordStorageQuery(false, (end - queryStart) / 1000);
+      metrics.recordGet(
+        (performance.now() - start) / 1000,
+        requestBytes,
+        key.length,
+        stored === null ? 0 : stored.length - SCHEMA_ID_BYTES,
+        response.length,
+        stored !== null,
+      );
+    }
+    return response;
+  }
+
+  #batchGet(
     view: ClientRequestView,
     keys: MultiGetRequestKeys,
     version: StoreVersion,
+    metrics: StoreReadMetrics | null,
+    requestBytes: number,
+    start: number,
   ): Uint8Array {
-    switch (verdict) {
-      case GateVerdict.ADMITTED:
-        return view.isBatchRequest
-          ? this.#batchGet(view, keys, version)
-          : this.#singleGet(view, version);
-      case GateVerdict.STORE_DISABLED:
-        return storeDisabled(version.store);
-      case GateVerdict.STORE_OVER_QUOTA:
-        return STORE_OVER_QUOTA_RESPONSE;
-      case GateVerdict.NODE_OVER_CAPACITY:
-        return NODE_OVER_CAPACITY_RESPONSE;
-    }
-  }
-
-  #singleGet(view: ClientRequestView, version: StoreVersion): Uint8Array {
-    const key = decodeKeyString(view.keyString());
-    const stored = version.get(view.partition, key);
-    if (stored === null) return KEY_NOT_FOUND_RESPONSE;
-    const header = this.#header;
-    header.schemaId = schemaIdOf(stored);
-    header.compressionStrategy = version.settings.compressionStrategy;
-    header.responseRCU = 1;
-    header.isStreamingResponse = false;
-    header.errorCode = VeniceReadResponseStatus.OK;
-    header.errorMessage = undefined;
-    return encodeServerResponse(header, payloadOf(stored));
-  }
-
-  #batchGet(view: ClientRequestView, keys: MultiGetRequestKeys, version: StoreVersion): Uint8Array {
     const count = keys.count;
     const keyList: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) keyList[i] = keys.keyBytes(i);
     const values: (Uint8Array | null)[] = new Array(count);
+    const queryStart = performance.now();
     version.getMany(keys.partitionId, keyList, values);
+    const queryEnd = performance.now();
 
     const streaming = view.isStreamingRequest;
     let dataLength = 0;
+    let notFound = 0;
     for (let i = 0; i < count; i++) {
       const stored = values[i];
       if (stored !== null) {
@@ -212,12 +237,15 @@ export class ReadService {
           stored.length - SCHEMA_ID_BYTES,
           schemaIdOf(stored),
         );
-      } else if (streaming) {
-        dataLength += multiGetResponseRecordSize(
-          -keys.keyIndex[i] | 0,
-          0,
-          NON_EXISTING_KEY_SCHEMA_ID,
-        );
+      } else {
+        notFound++;
+        if (streaming) {
+          dataLength += multiGetResponseRecordSize(
+            -keys.keyIndex[i] | 0,
+            0,
+            NON_EXISTING_KEY_SCHEMA_ID,
+          );
+        }
       }
     }
     const header = this.#header;
@@ -239,6 +267,7 @@ export class ReadService {
           payloadOf(stored),
           schemaIdOf(stored),
         );
+        metrics?.recordBatchValueSize(stored.length - SCHEMA_ID_BYTES);
       } else if (streaming) {
         pos = writeMultiGetResponseRecord(
           out,
@@ -248,13 +277,38 @@ export class ReadService {
           NON_EXISTING_KEY_SCHEMA_ID,
         );
       }
+      metrics?.recordBatchKeySize(keyList[i].length);
+    }
+    if (metrics !== null) {
+      metrics.recordStorageQuery(true, (queryEnd - queryStart) / 1000);
+      metrics.recordBatchGet(
+        (performance.now() - start) / 1000,
+        requestBytes,
+        count,
+        notFound,
+        out.length,
+      );
     }
     return out;
   }
 
+  #recordDenied(resource: string): void {
+    if (this.#metrics === null) return;
+    const name = parseResourceName(resource);
+    if (name !== null && this.#registry.lookup(resource) !== undefined) {
+      this.#metrics.forStore(name.store).recordAuthDenied();
+    }
+  }
+
   /** Maps a failure to the Venice status it stands for; the server keeps serving. */
-  #failure(error: unknown): Uint8Array {
+  #failure(
+    error: unknown,
+    metrics: StoreReadMetrics | null,
+    isBatch: boolean,
+    start: number,
+  ): Uint8Array {
     if (error instanceof GrpcStatusError) throw error;
+    metrics?.recordError(isBatch, (performance.now() - start) / 1000);
     if (error instanceof MalformedMessageError) {
       return badRequest(`Malformed VeniceClientRequest: ${error.message}`);
     }

@@ -5,6 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
+import { clientCertificateOf } from "../auth/grpc_js_tls.ts";
 import { logger } from "../log.ts";
 import {
   GrpcStatus,
@@ -36,8 +37,8 @@ const passThrough = (bytes: Uint8Array): Buffer =>
 const keepBuffer = (bytes: Buffer): Uint8Array => bytes;
 
 function peerOf(call: UnaryCall): Peer {
-  const certificate = call.getAuthContext()?.sslPeerCertificate?.raw;
-  return { address: call.getPeer(), certificate: certificate ?? null };
+  // Read once per connection (the public getAuthContext() costs ~26 µs a call on Deno).
+  return { address: call.getPeer(), certificate: clientCertificateOf(call) };
 }
 
 function fail(callback: grpc.sendUnaryData<Uint8Array>, error: unknown): void {

@@ -1,5 +1,10 @@
 /** Starting a real Rialto server for a test: port 0, a temp data dir, stopped in finally. */
-import { applyOverrides, defaultConfig, type RialtoConfig } from "../../src/config/schema.ts";
+import {
+  applyOverrides,
+  defaultConfig,
+  type RialtoConfig,
+  validateConfig,
+} from "../../src/config/schema.ts";
 import { type RialtoServer, type StartOptions, startServer } from "../../src/server.ts";
 import { ReadClient } from "../../src/client/read_client.ts";
 
@@ -14,10 +19,13 @@ function merge(base: unknown, patch: unknown): unknown {
   return out;
 }
 
-/** The defaults for `dataDir` on ports 0, with `patch` deep-merged over them. */
+/**
+ * The defaults for `dataDir` on ports 0, with `patch` deep-merged over them and the
+ * result validated by the config schema (so the patch gets the schema's defaults too).
+ */
 export function testConfig(dataDir: string, patch: Record<string, unknown> = {}): RialtoConfig {
   const base = applyOverrides(defaultConfig(), { dataDir, grpcPort: 0, adminPort: 0 });
-  return merge(structuredClone(base), patch) as RialtoConfig;
+  return validateConfig(merge(structuredClone(base), patch), "test config");
 }
 
 export interface TestServer extends AsyncDisposable {

@@ -1,0 +1,314 @@
+/**
+ * Read quota, mutual TLS with per-store ACLs, and metrics, through a real server over a
+ * real socket: what an operator relies on before putting Rialto in front of traffic.
+ */
+import assert from "node:assert/strict";
+import { ReadClient } from "../src/client/read_client.ts";
+import type { RialtoConfig } from "../src/config/schema.ts";
+import { GrpcStatus } from "../src/transport/types.ts";
+import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
+import { startAuthority } from "./support/authority.ts";
+import { createTestPki, type TestPki } from "./support/certs.ts";
+import { keyBytes, partitionOf, PEOPLE } from "./support/read_fixture.ts";
+import { makeStore, people, PERSON_VALUE_SCHEMA, STRING_KEY_SCHEMA } from "./support/stores.ts";
+import { startTestServer, testConfig } from "./support/server.ts";
+
+const people_v1 = "people_v1";
+const key = {
+  keyBytes: keyBytes("person-1"),
+  partition: partitionOf("person-1", PEOPLE.partitions),
+};
+
+async function withPeopleStore(fn: (dataDir: string) => Promise<void>): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "rialto-security-" });
+  try {
+    for (const store of ["people", "other"]) {
+      await makeStore(dataDir, {
+        store,
+        version: 1,
+        partitions: PEOPLE.partitions,
+        keySchema: STRING_KEY_SCHEMA,
+        valueSchema: PERSON_VALUE_SCHEMA,
+        records: people(10),
+      });
+    }
+    await fn(dataDir);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+function grpcCode(error: unknown): number | undefined {
+  return (error as { code?: number }).code;
+}
+
+async function tlsClient(
+  pki: TestPki,
+  address: string,
+  cn: string | null,
+  options: { expired?: boolean; foreign?: boolean } = {},
+) {
+  const ca = await Deno.readFile(pki.ca.certFile);
+  if (cn === null) return new ReadClient(address, { ca, serverName: "localhost" });
+  const cert = await pki.issueClient({ cn, ...options });
+  return new ReadClient(address, {
+    ca,
+    cert: await Deno.readFile(cert.certFile),
+    key: await Deno.readFile(cert.keyFile),
+    serverName: "localhost",
+  });
+}
+
+Deno.test("mutual TLS with static ACLs: allowed, denied, no or bad certificates", async (t) => {
+  const pki = await createTestPki();
+  try {
+    await withPeopleStore(async (dataDir) => {
+      const tls = {
+        enabled: true,
+        certFile: pki.server.certFile,
+        keyFile: pki.server.keyFile,
+        caFile: pki.ca.certFile,
+      };
+      await using s = await startTestServer(dataDir, {
+        grpc: { tls },
+        auth: { authorizer: "static" },
+        stores: { people: { acl: { get: ["client-a"], batchGet: ["client-a"] } } },
+      });
+
+      await t.step("an allowed principal reads", async () => {
+        using client = await tlsClient(pki, s.address, "client-a");
+        const r = await client.get(people_v1, key.partition, key.keyBytes);
+        assert.equal(r.errorCode, Status.OK);
+        const batch = await client.batchGet(people_v1, [key]);
+        assert.equal(batch.errorCode, Status.OK);
+      });
+
+      await t.step("a principal not in the ACL gets PERMISSION_DENIED", async () => {
+        using client = await tlsClient(pki, s.address, "client-b");
+        await assert.rejects(
+          client.get(people_v1, key.partition, key.keyBytes),
+          (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+        );
+      });
+
+      await t.step("a store without an ACL denies everyone", async () => {
+        using client = await tlsClient(pki, s.address, "client-a");
+        await assert.rejects(
+          client.get("other_v1", key.partition, key.keyBytes),
+          (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+        );
+      });
+
+      await t.step("a bad resource name gets INVALID_ARGUMENT", async () => {
+        using client = await tlsClient(pki, s.address, "client-a");
+        await assert.rejects(
+          client.get("no-version-here", 0, key.keyBytes),
+          (e) => grpcCode(e) === GrpcStatus.INVALID_ARGUMENT,
+        );
+      });
+
+      await t.step("no, expired and foreign-CA certificates never reach the handler", async () => {
+        for (const options of [null, { expired: true }, { foreign: true }] as const) {
+          using client = options === null
+            ? await tlsClient(pki, s.address, null)
+            : await tlsClient(pki, s.address, "client-a", options);
+          await assert.rejects(
+            client.get(people_v1, key.partition, key.keyBytes),
+            (e) => grpcCode(e) === GrpcStatus.UNAVAILABLE,
+          );
+        }
+      });
+
+      await t.step("an ACL change applied by reload takes effect", async () => {
+        using client = await tlsClient(pki, s.address, "client-b");
+        const next = structuredClone(testConfig(dataDir, {
+          grpc: { tls },
+          auth: { authorizer: "static" },
+          stores: { people: { acl: { get: ["client-a", "client-b"], batchGet: [] } } },
+        })) as RialtoConfig;
+        await s.server.applyConfig(next);
+        const r = await client.get(people_v1, key.partition, key.keyBytes);
+        assert.equal(r.errorCode, Status.OK);
+        await assert.rejects(
+          client.batchGet(people_v1, [key]),
+          (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+        );
+      });
+
+      await t.step("denials are counted in /metrics", async () => {
+        const text = await (await fetch(`http://127.0.0.1:${s.server.adminPort}/metrics`)).text();
+        const denied = text.split("\n").find((l) => /auth.*denied.*store="people"/.test(l));
+        assert.ok(denied, "an auth denial series for people");
+        assert.ok(Number(denied.split(" ").at(-1)) >= 2, denied);
+      });
+    });
+  } finally {
+    await pki.cleanup();
+  }
+});
+
+Deno.test("an external authority decides, is cached, and can be slow, down or change", async () => {
+  const pki = await createTestPki();
+  const authority = startAuthority((principal) => principal === "client-a");
+  try {
+    await withPeopleStore(async (dataDir) => {
+      await using s = await startTestServer(dataDir, {
+        grpc: {
+          tls: {
+            enabled: true,
+            certFile: pki.server.certFile,
+            keyFile: pki.server.keyFile,
+            caFile: pki.ca.certFile,
+          },
+        },
+        auth: {
+          authorizer: "http",
+          http: {
+            url: authority.url,
+            refreshIntervalMs: 200,
+            timeoutMs: 300,
+            whenUnreachable: "keep-last",
+          },
+        },
+      });
+      using a = await tlsClient(pki, s.address, "client-a");
+      using b = await tlsClient(pki, s.address, "client-b");
+      assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
+      await assert.rejects(
+        b.get(people_v1, key.partition, key.keyBytes),
+        (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+      );
+      const asked = authority.requests.length;
+      for (let i = 0; i < 20; i++) await a.get(people_v1, key.partition, key.keyBytes);
+      assert.ok(
+        authority.requests.length - asked <= 2,
+        "cached answers are not asked again per request",
+      );
+
+      // Slow: a cached answer is served without waiting for the authority.
+      authority.latencyMs = 1000;
+      const started = performance.now();
+      assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
+      assert.ok(performance.now() - started < 500);
+      authority.latencyMs = 0;
+
+      // Down: keep-last keeps serving the known decision.
+      await authority.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
+
+      // Back and changed its mind: the refresh picks it up.
+      authority.rule = (principal) => principal === "client-b";
+      authority.start();
+      let flipped = false;
+      for (let i = 0; i < 40 && !flipped; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        flipped = await b.get(people_v1, key.partition, key.keyBytes).then(
+          (r) => r.errorCode === Status.OK,
+          () => false,
+        );
+      }
+      assert.ok(flipped, "client-b is allowed after the authority changed its answer");
+      await assert.rejects(
+        a.get(people_v1, key.partition, key.keyBytes),
+        (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+      );
+    });
+  } finally {
+    await authority.stop();
+    await pki.cleanup();
+  }
+});
+
+Deno.test("read quota answers 429 per store and 503 for the node, and rises live", async () => {
+  await withPeopleStore(async (dataDir) => {
+    // 1 RCU/s with a 1 s interval and multiplier 5: a bucket of 5 tokens.
+    const quota = {
+      enabled: true,
+      nodeCapacityRcuPerSecond: 1000,
+      enforcementIntervalMs: 1000,
+      bucketMultiplier: 5,
+    };
+    await using s = await startTestServer(dataDir, {
+      quota,
+      stores: { people: { readQuotaRcuPerSecond: 1 } },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      statuses.push((await s.client.get(people_v1, key.partition, key.keyBytes)).errorCode);
+    }
+    assert.equal(statuses.filter((c) => c === Status.OK).length, 5);
+    assert.equal(statuses.filter((c) => c === Status.TOO_MANY_REQUESTS).length, 5);
+
+    const rejected = await s.client.get(people_v1, key.partition, key.keyBytes);
+    assert.equal(rejected.errorCode, Status.TOO_MANY_REQUESTS);
+    assert.equal(rejected.errorMessage, "");
+    // Retries skip the store check.
+    const retry = await s.client.get(people_v1, key.partition, key.keyBytes, { isRetry: true });
+    assert.equal(retry.errorCode, Status.OK);
+    // A batch costs its key count.
+    const batch = await s.client.batchGet("other_v1", Array.from({ length: 3 }, () => key));
+    assert.equal(batch.errorCode, Status.OK);
+
+    // Raise the quota live: reads pass again at once.
+    await s.server.applyConfig(
+      testConfig(dataDir, { quota, stores: { people: { readQuotaRcuPerSecond: 1000 } } }),
+    );
+    assert.equal((await s.client.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
+
+    // The node limit: 1 RCU/s node-wide, a burst of 5, no store quota.
+    await s.server.applyConfig(testConfig(dataDir, {
+      quota: { ...quota, nodeCapacityRcuPerSecond: 1 },
+      stores: { people: { readQuotaRcuPerSecond: null } },
+    }));
+    const node: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      node.push((await s.client.get("other_v1", key.partition, key.keyBytes)).errorCode);
+    }
+    const overCapacity = await s.client.get("other_v1", key.partition, key.keyBytes);
+    assert.equal(overCapacity.errorCode, Status.SERVICE_UNAVAILABLE);
+    assert.equal(overCapacity.errorMessage, "Server over capacity");
+    assert.ok(node.filter((c) => c === Status.SERVICE_UNAVAILABLE).length >= 3, String(node));
+
+    const text = await (await fetch(`http://127.0.0.1:${s.server.adminPort}/metrics`)).text();
+    const line = text.split("\n").find((l) =>
+      l.startsWith("rialto_quota_rejected_request") && l.includes('store="people"')
+    );
+    assert.ok(line, "a quota rejection series for people");
+    assert.equal(Number(line.split(" ").at(-1)), 6);
+  });
+});
+
+Deno.test("/metrics counts known traffic per store and in total", async () => {
+  await withPeopleStore(async (dataDir) => {
+    await using s = await startTestServer(dataDir);
+    for (let i = 0; i < 7; i++) await s.client.get(people_v1, key.partition, key.keyBytes);
+    const missing = keyBytes("nobody");
+    for (let i = 0; i < 3; i++) {
+      await s.client.get(people_v1, partitionOf("nobody", PEOPLE.partitions), missing);
+    }
+    await s.client.batchGet(people_v1, [key, {
+      keyBytes: missing,
+      partition: partitionOf("nobody", PEOPLE.partitions),
+    }]);
+    await s.client.batchGet("other_v1", [key]);
+    await s.client.get(people_v1, 99, key.keyBytes); // partition not held: an error
+    const text = await (await fetch(`http://127.0.0.1:${s.server.adminPort}/metrics`)).text();
+    const value = (name: string, store: string) => {
+      const line = text.split("\n").find((l) =>
+        l.startsWith(`${name}{`) && l.includes(`store="${store}"`)
+      );
+      assert.ok(line, `${name} for ${store}`);
+      return Number(line.split(" ").at(-1));
+    };
+    assert.equal(value("rialto_success_request_total", "people"), 10);
+    assert.equal(value("rialto_key_not_found_total", "people"), 3);
+    assert.equal(value("rialto_error_request_total", "people"), 1);
+    assert.equal(value("rialto_multiget_success_request_total", "people"), 1);
+    assert.equal(value("rialto_multiget_key_not_found_total", "people"), 1);
+    assert.equal(value("rialto_multiget_success_request_total", "total"), 2);
+    assert.equal(value("rialto_success_request_latency_seconds_count", "people"), 10);
+    assert.match(text, /rialto_event_loop_delay_seconds/);
+    assert.match(text, /rialto_gc_pause_seconds/);
+  });
+});
