@@ -15,6 +15,7 @@ import { discoverVersions } from "./storage/layout.ts";
 import { logger } from "./log.ts";
 import { createMutualTlsCredentials, type MutualTls } from "./auth/mod.ts";
 import { ReadMetrics, RuntimeMetrics } from "./metrics/mod.ts";
+import { buildAnnouncements, Discovery, discoveryReport, serverIdentity } from "./discovery/mod.ts";
 import { Admission } from "./read/admission.ts";
 import { ReadService } from "./read/read_service.ts";
 import { READ_SERVICE_PATHS, readServiceRouter } from "./read/router.ts";
@@ -53,6 +54,7 @@ export interface RialtoServer {
   readonly grpcPort: number;
   readonly adminPort: number;
   readonly registry: StoreRegistry;
+  readonly discovery: Discovery;
   /** Applies a new config's live sections (limits, overrides). */
   applyConfig(config: RialtoConfig): Promise<void>;
   /** Stops accepting, drains in-flight calls, closes every database. Safe twice. */
@@ -94,6 +96,15 @@ export async function startServer(
   const runtime = new RuntimeMetrics();
   const metrics = new ReadMetrics({ runtime });
   const admission = new Admission(config);
+  const discovery = Discovery.open(config);
+  let identity: ReturnType<typeof serverIdentity> | undefined;
+  /** Makes the announcements match what is served now (mode, enabled stores, versions). */
+  const announce = () => {
+    if (identity === undefined) return;
+    const held: Record<string, readonly number[]> = {};
+    for (const version of registry.versions()) held[version.resource] = version.partitions;
+    discovery.publish(buildAnnouncements(config, identity, held, ready));
+  };
 
   try {
     const first = await registry.sync();
@@ -128,7 +139,7 @@ export async function startServer(
           })),
         })),
       }),
-      discovery: () => ({ backend: "none" }),
+      discovery: () => discoveryReport(discovery),
       metrics: () => metrics.render(),
     });
 
@@ -146,7 +157,11 @@ export async function startServer(
     if (scanEvery > 0) {
       timers.push(setInterval(() => {
         registry.sync().then(
-          () => admission.retainVersions(new Set(registry.versions().map((v) => v.resource))),
+          (result) => {
+            if (!result.opened.length && !result.retired.length) return;
+            admission.retainVersions(new Set(registry.versions().map((v) => v.resource)));
+            announce();
+          },
           (error) => log.error("Data dir scan failed: {error}", { error }),
         );
       }, scanEvery));
@@ -155,6 +170,8 @@ export async function startServer(
       timers.push(setInterval(() => registry.catchUp(), config.storage.catchUpIntervalMs));
     }
     ready = true;
+    identity = serverIdentity(config, { grpcPort: transport.port, startedAt: new Date(startedAt) });
+    announce();
     log.info("Serving {versions} store versions from {dataDir}: gRPC on {grpc}, admin on {admin}", {
       versions: registry.versions().length,
       dataDir: config.dataDir,
@@ -170,17 +187,21 @@ export async function startServer(
       grpcPort,
       adminPort,
       registry,
-      applyConfig(next: RialtoConfig): Promise<void> {
+      discovery,
+      async applyConfig(next: RialtoConfig): Promise<void> {
         config = next;
         registry.updateSettings(registrySettings(next));
         admission.update(next);
         read.setLimits({ maxKeysPerBatch: next.grpc.maxKeysPerBatch });
-        return Promise.resolve();
+        await discovery.reconfigure(next);
+        announce();
       },
       close(): Promise<void> {
         closing ??= (async () => {
           ready = false;
           unsubscribe?.();
+          // Withdraw first, so clients stop choosing this server while it drains.
+          await discovery.close();
           for (const timer of timers) clearInterval(timer);
           await transport!.close();
           tls?.provider.close();
@@ -196,6 +217,7 @@ export async function startServer(
     return server;
   } catch (error) {
     for (const timer of timers) clearInterval(timer);
+    await discovery.close();
     await transport?.close(0);
     tls?.provider.close();
     await admin?.close();

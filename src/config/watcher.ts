@@ -65,6 +65,8 @@ export interface ConfigWatcherOptions {
   readonly debounceMs?: number;
   /** Interval of the stat poll backstop, in milliseconds. Default 1000. */
   readonly pollIntervalMs?: number;
+  /** Use Deno.watchFs (default true); tests turn it off to prove the poll alone works. */
+  readonly fileEvents?: boolean;
   /** Start from the defaults when the file does not exist (it may appear later). */
   readonly allowMissing?: boolean;
 }
@@ -241,6 +243,7 @@ export class ConfigWatcher {
     const dir = dirname(this.path);
     const name = basename(this.path);
     try {
+      if (this.#options.fileEvents === false) throw new Error("file events turned off");
       const fsWatcher = Deno.watchFs(dir, { recursive: false });
       this.#fsWatcher = fsWatcher;
       this.#watchLoop = (async () => {
