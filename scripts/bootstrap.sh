@@ -33,8 +33,8 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# The pinned Deno comes from the npm package `deno` (package.json).
-if ! node_modules/.bin/deno --version 2>/dev/null | grep -q '^deno 2\.8\.3 '; then
-  echo "bootstrap: installing the pinned Deno (npm ci)" >&2
-  npm ci --no-audit --no-fund >/dev/null
+# The pinned Deno comes from the npm package `deno` (tools/deno/package.json).
+if ! tools/deno/node_modules/.bin/deno --version 2>/dev/null | grep -q '^deno 2\.8\.3 '; then
+  echo "bootstrap: installing the pinned Deno (npm ci --prefix tools/deno)" >&2
+  npm ci --prefix tools/deno --no-audit --no-fund >/dev/null
 fi

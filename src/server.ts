@@ -40,14 +40,18 @@ export interface StartOptions {
 /**
  * A config check the watcher runs before applying a file: every store named under
  * `stores:` must exist under the data dir, so a typo is refused rather than ignored.
+ * `sourceName` (the file) is named in the error.
  */
-export async function validateConfiguredStores(config: RialtoConfig): Promise<void> {
+export async function validateConfiguredStores(
+  config: RialtoConfig,
+  sourceName = "config",
+): Promise<void> {
   const present = new Set((await discoverVersions(config.dataDir)).map((v) => v.store));
   const issues = Object.keys(config.stores).filter((name) => !present.has(name)).map((name) => ({
     path: `stores.${name}`,
     message: `No version of store "${name}" exists under "${config.dataDir}/rocksdb"`,
   }));
-  if (issues.length) throw new ConfigError("config", issues);
+  if (issues.length) throw new ConfigError(sourceName, issues);
 }
 
 export interface RialtoServer {

@@ -69,7 +69,7 @@ async function startLive(dataDir: string, body: string): Promise<LiveServer> {
   const watcher = await ConfigWatcher.open({
     path: configPath,
     overrides: { grpcPort: 0 },
-    validate: validateConfiguredStores,
+    validate: (config) => validateConfiguredStores(config, configPath),
   });
   const server = await startServer(watcher.config, { watcher, scanIntervalMs: 200 });
   const client = new ReadClient(`127.0.0.1:${server.grpcPort}`);

@@ -68,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
       watcher = await ConfigWatcher.open({
         path: values.config,
         overrides,
-        validate: validateConfiguredStores,
+        validate: (config) => validateConfiguredStores(config, values.config),
       });
     }
     const config = watcher?.config ?? applyOverrides(defaultConfig(), overrides);
