@@ -1,0 +1,150 @@
+/**
+ * Connection churn against `rialto serve` as a real process: many HTTP/2 clients
+ * connect, send gets and go away (h2load sends GOAWAY on every connection when it
+ * exits), then many grpc-js clients connect, call and close at once. The server must
+ * stay up, keep answering correctly, report healthy, and still drain and exit 0 on
+ * SIGTERM. Deno 2.9.6 aborted the whole process inside nghttp2 on a client's GOAWAY
+ * (Deno issue 36788); this is the test any Deno upgrade must pass first.
+ */
+import assert from "node:assert/strict";
+import { ReadClient } from "../src/client/read_client.ts";
+import { decodeServerResponse, encodeClientRequest } from "../src/codec/messages.ts";
+import { encodeKeyString } from "../src/venice/key_string.ts";
+import {
+  buildReadFixture,
+  keyBytes,
+  partitionOf,
+  PEOPLE,
+  personBytes,
+} from "./support/read_fixture.ts";
+import { startServe, toolMissing } from "./support/serve_process.ts";
+
+const people = `${PEOPLE.store}_v${PEOPLE.version}`;
+const GET_PATH = "/com.linkedin.venice.protocols.VeniceReadService/get";
+
+/** Per h2load run; three runs make 9000 requests over 180 connections. */
+const H2LOAD = { runs: 3, requests: 3000, clients: 60, streamsPerClient: 4 } as const;
+const GRPC_JS_CLIENTS = 30;
+
+/** A gRPC length-prefixed message: no compression flag, 4-byte big-endian length. */
+function grpcFrame(message: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(5 + message.length);
+  new DataView(frame.buffer).setUint32(1, message.length);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** h2load's "requests: N total, N started, N done, N succeeded, ..." line. */
+function h2loadCounts(output: string): Record<string, number> {
+  const line = output.split("\n").find((l) => l.startsWith("requests:"));
+  assert.ok(line, `no requests line in h2load output:\n${output}`);
+  const counts: Record<string, number> = {};
+  for (const [, n, what] of line.matchAll(/(\d+) (\w+)/g)) counts[what] = Number(n);
+  return counts;
+}
+
+async function getPerson(address: string, i: number): Promise<void> {
+  const key = `person-${i}`;
+  using client = new ReadClient(address);
+  const r = await client.get(people, partitionOf(key, PEOPLE.partitions), keyBytes(key));
+  assert.equal(r.errorCode, 200, r.errorMessage);
+  assert.deepEqual(new Uint8Array(r.data), personBytes(i));
+}
+
+const missing = toolMissing(["h2load", "--version"], "h2load (nghttp2-client)");
+if (missing) console.log(`Skipping the connection-churn test: ${missing}`);
+
+Deno.test({
+  name: "rialto serve survives connection churn and GOAWAY, then drains and exits 0",
+  ignore: missing !== null,
+  async fn(t) {
+    const dataDir = await Deno.makeTempDir({ prefix: "rialto-churn-" });
+    try {
+      await buildReadFixture(dataDir);
+      const request = encodeClientRequest({
+        resourceName: people,
+        partition: partitionOf("person-7", PEOPLE.partitions),
+        keyString: encodeKeyString(keyBytes("person-7")),
+        method: "GET",
+      });
+      const frameFile = `${dataDir}/get.grpc`;
+      await Deno.writeFile(frameFile, grpcFrame(request));
+      await using server = await startServe([
+        "--data-dir",
+        dataDir,
+        "--grpc-port",
+        "0",
+        "--admin-port",
+        "0",
+      ]);
+
+      await t.step("the request h2load sends is a get that finds its value", async () => {
+        // h2load counts HTTP 200s; Venice statuses ride inside them, so check the bytes once.
+        using client = new ReadClient(server.address);
+        const r = decodeServerResponse(await client.call(GET_PATH, request));
+        assert.equal(r.errorCode, 200, r.errorMessage);
+        assert.deepEqual(new Uint8Array(r.data), personBytes(7));
+      });
+
+      await t.step("h2load clients connect, send gets and GOAWAY, repeatedly", async () => {
+        for (let run = 0; run < H2LOAD.runs; run++) {
+          const out = await new Deno.Command("h2load", {
+            args: [
+              "-n",
+              String(H2LOAD.requests),
+              "-c",
+              String(H2LOAD.clients),
+              "-m",
+              String(H2LOAD.streamsPerClient),
+              "-d",
+              frameFile,
+              "-H",
+              "content-type: application/grpc",
+              "-H",
+              "te: trailers",
+              `http://${server.address}${GET_PATH}`,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+            signal: AbortSignal.timeout(60_000),
+          }).output();
+          const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+          assert.ok(out.success, `h2load run ${run} exited with ${out.code}:\n${text}`);
+          const counts = h2loadCounts(text);
+          assert.equal(counts.succeeded, H2LOAD.requests, text);
+          assert.equal(counts.failed, 0, text);
+          assert.equal(counts.errored, 0, text);
+          assert.ok(server.running(), `the server exited during h2load run ${run}`);
+        }
+      });
+
+      await t.step(
+        `${GRPC_JS_CLIENTS} grpc-js clients connect, call and close at once`,
+        async () => {
+          for (let round = 0; round < 2; round++) {
+            await Promise.all(
+              Array.from({ length: GRPC_JS_CLIENTS }, (_, i) => getPerson(server.address, i)),
+            );
+          }
+        },
+      );
+
+      await t.step("the server is still up, answers correctly and is healthy", async () => {
+        assert.ok(server.running(), `the server exited:\n${server.stderr()}`);
+        await getPerson(server.address, 42);
+        const health = await fetch(`http://127.0.0.1:${server.adminPort}/health`);
+        assert.equal(health.status, 200);
+        assert.equal((await health.json()).ready, true);
+      });
+
+      await t.step("SIGTERM drains and exits 0", async () => {
+        const result = await server.stop("SIGTERM");
+        assert.equal(result.signal, null, `killed by ${result.signal}:\n${result.stderr}`);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /Stopped/);
+      });
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
