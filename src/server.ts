@@ -22,7 +22,8 @@ import { READ_SERVICE_PATHS, readServiceRouter } from "./read/router.ts";
 import { type RegistrySettings, StoreRegistry } from "./storage/registry.ts";
 import type { VersionOverride } from "./storage/store_version.ts";
 import { serveGrpcJs } from "./transport/grpc_js.ts";
-import type { TransportServer } from "./transport/types.ts";
+import { serveNative } from "./transport/native/mod.ts";
+import type { TransportServer, UnaryRouter } from "./transport/types.ts";
 import { CompressionStrategy } from "./venice/compression.ts";
 
 const log = logger("server");
@@ -82,6 +83,48 @@ export function registrySettings(config: RialtoConfig): RegistrySettings {
     blockCacheBytes: config.storage.blockCacheBytes,
     overrides,
   };
+}
+
+/**
+ * The gRPC transport the config names. grpc-js is the reference and the only one that
+ * does mutual TLS today: Deno 2.8.3's `Deno.listenTls` cannot request client
+ * certificates, so the native transport refuses `grpc.tls.enabled` rather than serve
+ * unauthenticated clients.
+ */
+async function startTransport(
+  config: RialtoConfig,
+  router: UnaryRouter,
+  onTls: (tls: MutualTls) => void,
+): Promise<TransportServer> {
+  if (config.grpc.transport === "native") {
+    if (config.grpc.tls.enabled) {
+      throw new ConfigError("config", [{
+        path: "grpc.transport",
+        message: "The native transport cannot do mutual TLS on Deno 2.8.3 (Deno.listenTls " +
+          "cannot request client certificates); use grpc-js with grpc.tls.enabled",
+      }]);
+    }
+    return await serveNative({
+      hostname: config.grpc.host,
+      port: config.grpc.port,
+      router,
+      maxMessageBytes: config.grpc.maxMessageBytes,
+    });
+  }
+  let credentials;
+  if (config.grpc.tls.enabled) {
+    const tls = await createMutualTlsCredentials(config.grpc.tls);
+    onTls(tls);
+    credentials = tls.credentials;
+  }
+  return await serveGrpcJs({
+    hostname: config.grpc.host,
+    port: config.grpc.port,
+    router,
+    paths: Object.values(READ_SERVICE_PATHS),
+    maxMessageBytes: config.grpc.maxMessageBytes,
+    credentials,
+  });
 }
 
 export async function startServer(
@@ -147,14 +190,8 @@ export async function startServer(
       metrics: () => metrics.render(),
     });
 
-    if (config.grpc.tls.enabled) tls = await createMutualTlsCredentials(config.grpc.tls);
-    transport = await serveGrpcJs({
-      hostname: config.grpc.host,
-      port: config.grpc.port,
-      router: readServiceRouter(read.handle),
-      paths: Object.values(READ_SERVICE_PATHS),
-      maxMessageBytes: config.grpc.maxMessageBytes,
-      credentials: tls?.credentials,
+    transport = await startTransport(config, readServiceRouter(read.handle), (made) => {
+      tls = made;
     });
 
     const scanEvery = options.scanIntervalMs ?? DATA_DIR_SCAN_INTERVAL_MS;

@@ -54,97 +54,103 @@ async function getPerson(address: string, i: number): Promise<void> {
 const missing = toolMissing(["h2load", "--version"], "h2load (nghttp2-client)");
 if (missing) console.log(`Skipping the connection-churn test: ${missing}`);
 
-Deno.test({
-  name: "rialto serve survives connection churn and GOAWAY, then drains and exits 0",
-  ignore: missing !== null,
-  async fn(t) {
-    const dataDir = await Deno.makeTempDir({ prefix: "rialto-churn-" });
-    try {
-      await buildReadFixture(dataDir);
-      const request = encodeClientRequest({
-        resourceName: people,
-        partition: partitionOf("person-7", PEOPLE.partitions),
-        keyString: encodeKeyString(keyBytes("person-7")),
-        method: "GET",
-      });
-      const frameFile = `${dataDir}/get.grpc`;
-      await Deno.writeFile(frameFile, grpcFrame(request));
-      await using server = await startServe([
-        "--data-dir",
-        dataDir,
-        "--grpc-port",
-        "0",
-        "--admin-port",
-        "0",
-      ]);
+for (const transport of ["grpc-js", "native"]) {
+  Deno.test({
+    name:
+      `rialto serve over ${transport} survives connection churn and GOAWAY, then drains and exits 0`,
+    ignore: missing !== null,
+    async fn(t) {
+      const dataDir = await Deno.makeTempDir({ prefix: "rialto-churn-" });
+      try {
+        await buildReadFixture(dataDir);
+        const request = encodeClientRequest({
+          resourceName: people,
+          partition: partitionOf("person-7", PEOPLE.partitions),
+          keyString: encodeKeyString(keyBytes("person-7")),
+          method: "GET",
+        });
+        const frameFile = `${dataDir}/get.grpc`;
+        await Deno.writeFile(frameFile, grpcFrame(request));
+        await using server = await startServe([
+          "--data-dir",
+          dataDir,
+          "--grpc-port",
+          "0",
+          "--admin-port",
+          "0",
+          "--transport",
+          transport,
+        ]);
 
-      await t.step("the request h2load sends is a get that finds its value", async () => {
-        // h2load counts HTTP 200s; Venice statuses ride inside them, so check the bytes once.
-        using client = new ReadClient(server.address);
-        const r = decodeServerResponse(await client.call(GET_PATH, request));
-        assert.equal(r.errorCode, 200, r.errorMessage);
-        assert.deepEqual(new Uint8Array(r.data), personBytes(7));
-      });
+        await t.step("the request h2load sends is a get that finds its value", async () => {
+          // h2load counts HTTP 200s; Venice statuses ride inside them, so check the bytes once.
+          using client = new ReadClient(server.address);
+          const r = decodeServerResponse(await client.call(GET_PATH, request));
+          assert.equal(r.errorCode, 200, r.errorMessage);
+          assert.deepEqual(new Uint8Array(r.data), personBytes(7));
+        });
 
-      await t.step("h2load clients connect, send gets and GOAWAY, repeatedly", async () => {
-        for (let run = 0; run < H2LOAD.runs; run++) {
-          const out = await new Deno.Command("h2load", {
-            args: [
-              "-n",
-              String(H2LOAD.requests),
-              "-c",
-              String(H2LOAD.clients),
-              "-m",
-              String(H2LOAD.streamsPerClient),
-              "-d",
-              frameFile,
-              "-H",
-              "content-type: application/grpc",
-              "-H",
-              "te: trailers",
-              `http://${server.address}${GET_PATH}`,
-            ],
-            stdout: "piped",
-            stderr: "piped",
-            signal: AbortSignal.timeout(60_000),
-          }).output();
-          const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-          assert.ok(out.success, `h2load run ${run} exited with ${out.code}:\n${text}`);
-          const counts = h2loadCounts(text);
-          assert.equal(counts.succeeded, H2LOAD.requests, text);
-          assert.equal(counts.failed, 0, text);
-          assert.equal(counts.errored, 0, text);
-          assert.ok(server.running(), `the server exited during h2load run ${run}`);
-        }
-      });
-
-      await t.step(
-        `${GRPC_JS_CLIENTS} grpc-js clients connect, call and close at once`,
-        async () => {
-          for (let round = 0; round < 2; round++) {
-            await Promise.all(
-              Array.from({ length: GRPC_JS_CLIENTS }, (_, i) => getPerson(server.address, i)),
-            );
+        await t.step("h2load clients connect, send gets and GOAWAY, repeatedly", async () => {
+          for (let run = 0; run < H2LOAD.runs; run++) {
+            const out = await new Deno.Command("h2load", {
+              args: [
+                "-n",
+                String(H2LOAD.requests),
+                "-c",
+                String(H2LOAD.clients),
+                "-m",
+                String(H2LOAD.streamsPerClient),
+                "-d",
+                frameFile,
+                "-H",
+                "content-type: application/grpc",
+                "-H",
+                "te: trailers",
+                `http://${server.address}${GET_PATH}`,
+              ],
+              stdout: "piped",
+              stderr: "piped",
+              signal: AbortSignal.timeout(60_000),
+            }).output();
+            const text = new TextDecoder().decode(out.stdout) +
+              new TextDecoder().decode(out.stderr);
+            assert.ok(out.success, `h2load run ${run} exited with ${out.code}:\n${text}`);
+            const counts = h2loadCounts(text);
+            assert.equal(counts.succeeded, H2LOAD.requests, text);
+            assert.equal(counts.failed, 0, text);
+            assert.equal(counts.errored, 0, text);
+            assert.ok(server.running(), `the server exited during h2load run ${run}`);
           }
-        },
-      );
+        });
 
-      await t.step("the server is still up, answers correctly and is healthy", async () => {
-        assert.ok(server.running(), `the server exited:\n${server.stderr()}`);
-        await getPerson(server.address, 42);
-        const health = await fetch(`http://127.0.0.1:${server.adminPort}/health`);
-        assert.equal(health.status, 200);
-        assert.equal((await health.json()).ready, true);
-      });
+        await t.step(
+          `${GRPC_JS_CLIENTS} grpc-js clients connect, call and close at once`,
+          async () => {
+            for (let round = 0; round < 2; round++) {
+              await Promise.all(
+                Array.from({ length: GRPC_JS_CLIENTS }, (_, i) => getPerson(server.address, i)),
+              );
+            }
+          },
+        );
 
-      await t.step("SIGTERM drains and exits 0", async () => {
-        const result = await server.stop("SIGTERM");
-        assert.equal(result.signal, null, `killed by ${result.signal}:\n${result.stderr}`);
-        assert.equal(result.code, 0, result.stderr);
-        assert.match(result.stderr, /Stopped/);
-      });
-    } finally {
-      await Deno.remove(dataDir, { recursive: true });
-    }
-  },
-});
+        await t.step("the server is still up, answers correctly and is healthy", async () => {
+          assert.ok(server.running(), `the server exited:\n${server.stderr()}`);
+          await getPerson(server.address, 42);
+          const health = await fetch(`http://127.0.0.1:${server.adminPort}/health`);
+          assert.equal(health.status, 200);
+          assert.equal((await health.json()).ready, true);
+        });
+
+        await t.step("SIGTERM drains and exits 0", async () => {
+          const result = await server.stop("SIGTERM");
+          assert.equal(result.signal, null, `killed by ${result.signal}:\n${result.stderr}`);
+          assert.equal(result.code, 0, result.stderr);
+          assert.match(result.stderr, /Stopped/);
+        });
+      } finally {
+        await Deno.remove(dataDir, { recursive: true });
+      }
+    },
+  });
+}

@@ -152,310 +152,313 @@ function records(response: PyResponse): MultiGetResponseRecord[] {
 const missing = toolMissing([PYTHON, "-c", "import grpc"], "python3-grpcio (gRPC C-core)");
 if (missing) console.log(`Skipping the gRPC C-core interop test: ${missing}`);
 
-Deno.test({
-  name: "VeniceReadService answers an independent gRPC C-core client per the Venice contract",
-  ignore: missing !== null,
-  async fn(t) {
-    const dataDir = await Deno.makeTempDir({ prefix: "rialto-interop-" });
-    try {
-      await buildReadFixture(dataDir);
-      await makeStore(dataDir, {
-        store: ODD.store,
-        version: ODD.version,
-        partitions: 1,
-        keySchema: "string",
-        valueSchema: "string",
-        records: Object.keys(ODD.keys).map((key) => ({ key, value: `value of ${key}` })),
-      });
-      await using s = await startTestServer(dataDir);
-
-      // Every check below, as one list of calls: one Python process, one channel.
-      const cases: { name: string; call: PyCall; check: (r: PyResult) => void }[] = [];
-      const check = (name: string, call: PyCall, fn: (r: PyResult) => void) =>
-        cases.push({ name, call, check: fn });
-
-      check("get of a stored key", getCall(people, "person-7", PEOPLE.partitions), (r) => {
-        const res = okResponse(r);
-        assert.equal(res.errorCode, 200);
-        assert.equal(res.errorMessage, "");
-        assert.equal(res.schemaId, 1);
-        assert.equal(res.compressionStrategy, 0);
-        assert.equal(res.responseRCU, 1);
-        assert.equal(res.isStreamingResponse, false);
-        assert.deepEqual(unhex(res.dataHex), personBytes(7));
-      });
-
-      check("get of a missing key", getCall(people, "nobody", PEOPLE.partitions), (r) => {
-        const res = okResponse(r);
-        assert.equal(res.errorCode, -420);
-        assert.equal(res.errorMessage, "Key not found");
-        assert.equal(res.dataHex, "");
-      });
-
-      for (const [key, char] of Object.entries(ODD.keys)) {
-        const call = getCall(odd, key, 1);
-        const keyString = (call as { request: PyRequest }).request.keyString!;
-        assert.ok(keyString.includes(char) && keyString.includes("="), keyString);
-        check(`get with keyString "${keyString}" (URL-safe base64, padded)`, call, (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 200, res.errorMessage);
-          // Avro string: zigzag length, then UTF-8.
-          const value = new TextEncoder().encode(`value of ${key}`);
-          assert.deepEqual(unhex(res.dataHex), new Uint8Array([value.length * 2, ...value]));
+for (const transport of ["grpc-js", "native"]) {
+  Deno.test({
+    name:
+      `VeniceReadService over ${transport} answers an independent gRPC C-core client per the Venice contract`,
+    ignore: missing !== null,
+    async fn(t) {
+      const dataDir = await Deno.makeTempDir({ prefix: "rialto-interop-" });
+      try {
+        await buildReadFixture(dataDir);
+        await makeStore(dataDir, {
+          store: ODD.store,
+          version: ODD.version,
+          partitions: 1,
+          keySchema: "string",
+          valueSchema: "string",
+          records: Object.keys(ODD.keys).map((key) => ({ key, value: `value of ${key}` })),
         });
-      }
+        await using s = await startTestServer(dataDir, { grpc: { transport } });
 
-      check(
-        "batch get: records for found keys only, keyIndex mapping, RCU = key count",
-        batchCall(people, ["person-1", "nobody", "person-42", "person-0"], PEOPLE.partitions),
-        (r) => {
+        // Every check below, as one list of calls: one Python process, one channel.
+        const cases: { name: string; call: PyCall; check: (r: PyResult) => void }[] = [];
+        const check = (name: string, call: PyCall, fn: (r: PyResult) => void) =>
+          cases.push({ name, call, check: fn });
+
+        check("get of a stored key", getCall(people, "person-7", PEOPLE.partitions), (r) => {
           const res = okResponse(r);
           assert.equal(res.errorCode, 200);
+          assert.equal(res.errorMessage, "");
           assert.equal(res.schemaId, 1);
-          assert.equal(res.responseRCU, 4);
+          assert.equal(res.compressionStrategy, 0);
+          assert.equal(res.responseRCU, 1);
           assert.equal(res.isStreamingResponse, false);
-          const found = records(res).sort((a, b) => a.keyIndex - b.keyIndex);
-          assert.deepEqual(found.map((x) => x.keyIndex), [0, 2, 3]);
-          for (const record of found) {
-            assert.equal(record.schemaId, 1);
-            assert.deepEqual(
-              new Uint8Array(record.value),
-              personBytes([1, -1, 42, 0][record.keyIndex]),
-            );
-          }
-        },
-      );
+          assert.deepEqual(unhex(res.dataHex), personBytes(7));
+        });
 
-      check(
-        "streaming batch get marks missing keys with -keyIndex and schemaId -1000",
-        batchCall(people, ["person-5", "ghost-a", "ghost-b"], PEOPLE.partitions, true),
-        (r) => {
+        check("get of a missing key", getCall(people, "nobody", PEOPLE.partitions), (r) => {
           const res = okResponse(r);
-          assert.equal(res.errorCode, 200);
-          assert.equal(res.isStreamingResponse, true);
-          assert.equal(res.responseRCU, 3);
-          const all = records(res);
-          assert.equal(all.length, 3);
-          const absent = all.filter((x) => x.schemaId === -1000);
-          assert.deepEqual(absent.map((x) => x.keyIndex).sort((a, b) => a - b), [-2, -1]);
-          assert.ok(absent.every((x) => x.value.length === 0));
-          const found = all.find((x) => x.keyIndex === 0);
-          assert.ok(found);
-          assert.deepEqual(new Uint8Array(found.value), personBytes(5));
-        },
-      );
+          assert.equal(res.errorCode, -420);
+          assert.equal(res.errorMessage, "Key not found");
+          assert.equal(res.dataHex, "");
+        });
 
-      check(
-        "GZIP get: still compressed, compressionStrategy 1",
-        getCall("people_gz_v1", "person-11", PEOPLE.partitions),
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 200);
-          assert.equal(res.compressionStrategy, 1);
-          assert.deepEqual(new Uint8Array(gunzipSync(unhex(res.dataHex))), personBytes(11));
-        },
-      );
-
-      check(
-        "GZIP batch get",
-        batchCall("people_gz_v1", ["person-12", "nobody"], PEOPLE.partitions),
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.compressionStrategy, 1);
-          const [record, ...rest] = records(res);
-          assert.equal(rest.length, 0);
-          assert.equal(record.keyIndex, 0);
-          assert.deepEqual(new Uint8Array(gunzipSync(record.value)), personBytes(12));
-        },
-      );
-
-      check(
-        "ZSTD_WITH_DICT get names compressionStrategy 3",
-        getCall("people_zstd_v1", "person-21", PEOPLE.partitions),
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 200);
-          assert.equal(res.compressionStrategy, 3);
-          assert.ok(res.dataHex.length > 0);
-        },
-      );
-
-      for (const [i, size] of BIG_SIZES.entries()) {
-        check(
-          `chunked get reassembles a ${size}-byte value`,
-          getCall(chunky, `big-${i}`, CHUNKY.partitions),
-          (r) => {
+        for (const [key, char] of Object.entries(ODD.keys)) {
+          const call = getCall(odd, key, 1);
+          const keyString = (call as { request: PyRequest }).request.keyString!;
+          assert.ok(keyString.includes(char) && keyString.includes("="), keyString);
+          check(`get with keyString "${keyString}" (URL-safe base64, padded)`, call, (r) => {
             const res = okResponse(r);
             assert.equal(res.errorCode, 200, res.errorMessage);
+            // Avro string: zigzag length, then UTF-8.
+            const value = new TextEncoder().encode(`value of ${key}`);
+            assert.deepEqual(unhex(res.dataHex), new Uint8Array([value.length * 2, ...value]));
+          });
+        }
+
+        check(
+          "batch get: records for found keys only, keyIndex mapping, RCU = key count",
+          batchCall(people, ["person-1", "nobody", "person-42", "person-0"], PEOPLE.partitions),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 200);
             assert.equal(res.schemaId, 1);
-            assert.deepEqual(unhex(res.dataHex), avroBytes(bigValue(size, i)));
+            assert.equal(res.responseRCU, 4);
+            assert.equal(res.isStreamingResponse, false);
+            const found = records(res).sort((a, b) => a.keyIndex - b.keyIndex);
+            assert.deepEqual(found.map((x) => x.keyIndex), [0, 2, 3]);
+            for (const record of found) {
+              assert.equal(record.schemaId, 1);
+              assert.deepEqual(
+                new Uint8Array(record.value),
+                personBytes([1, -1, 42, 0][record.keyIndex]),
+              );
+            }
           },
         );
-      }
 
-      check(
-        "chunked batch get",
-        batchCall(chunky, [...BIG_SIZES.map((_, i) => `big-${i}`), "big-x"], CHUNKY.partitions),
-        (r) => {
-          const all = records(okResponse(r));
-          assert.equal(all.length, BIG_SIZES.length);
-          for (const record of all) {
-            const size = BIG_SIZES[record.keyIndex];
-            assert.deepEqual(
-              new Uint8Array(record.value),
-              avroBytes(bigValue(size, record.keyIndex)),
-            );
-          }
-        },
-      );
+        check(
+          "streaming batch get marks missing keys with -keyIndex and schemaId -1000",
+          batchCall(people, ["person-5", "ghost-a", "ghost-b"], PEOPLE.partitions, true),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 200);
+            assert.equal(res.isStreamingResponse, true);
+            assert.equal(res.responseRCU, 3);
+            const all = records(res);
+            assert.equal(all.length, 3);
+            const absent = all.filter((x) => x.schemaId === -1000);
+            assert.deepEqual(absent.map((x) => x.keyIndex).sort((a, b) => a - b), [-2, -1]);
+            assert.ok(absent.every((x) => x.value.length === 0));
+            const found = all.find((x) => x.keyIndex === 0);
+            assert.ok(found);
+            assert.deepEqual(new Uint8Array(found.value), personBytes(5));
+          },
+        );
 
-      for (
-        const [name, call] of [
-          ["get", getCall("nope_v1", "person-1", PEOPLE.partitions)],
-          ["batch get", batchCall("people_v9", ["person-1"], PEOPLE.partitions)],
-        ] as const
-      ) {
-        const resource = (call as { request: PyRequest }).request.resourceName;
-        check(`${name} of an unknown resource answers 400`, call, (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 400);
-          assert.equal(res.errorMessage, `Invalid request resource: ${resource}`);
+        check(
+          "GZIP get: still compressed, compressionStrategy 1",
+          getCall("people_gz_v1", "person-11", PEOPLE.partitions),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 200);
+            assert.equal(res.compressionStrategy, 1);
+            assert.deepEqual(new Uint8Array(gunzipSync(unhex(res.dataHex))), personBytes(11));
+          },
+        );
+
+        check(
+          "GZIP batch get",
+          batchCall("people_gz_v1", ["person-12", "nobody"], PEOPLE.partitions),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.compressionStrategy, 1);
+            const [record, ...rest] = records(res);
+            assert.equal(rest.length, 0);
+            assert.equal(record.keyIndex, 0);
+            assert.deepEqual(new Uint8Array(gunzipSync(record.value)), personBytes(12));
+          },
+        );
+
+        check(
+          "ZSTD_WITH_DICT get names compressionStrategy 3",
+          getCall("people_zstd_v1", "person-21", PEOPLE.partitions),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 200);
+            assert.equal(res.compressionStrategy, 3);
+            assert.ok(res.dataHex.length > 0);
+          },
+        );
+
+        for (const [i, size] of BIG_SIZES.entries()) {
+          check(
+            `chunked get reassembles a ${size}-byte value`,
+            getCall(chunky, `big-${i}`, CHUNKY.partitions),
+            (r) => {
+              const res = okResponse(r);
+              assert.equal(res.errorCode, 200, res.errorMessage);
+              assert.equal(res.schemaId, 1);
+              assert.deepEqual(unhex(res.dataHex), avroBytes(bigValue(size, i)));
+            },
+          );
+        }
+
+        check(
+          "chunked batch get",
+          batchCall(chunky, [...BIG_SIZES.map((_, i) => `big-${i}`), "big-x"], CHUNKY.partitions),
+          (r) => {
+            const all = records(okResponse(r));
+            assert.equal(all.length, BIG_SIZES.length);
+            for (const record of all) {
+              const size = BIG_SIZES[record.keyIndex];
+              assert.deepEqual(
+                new Uint8Array(record.value),
+                avroBytes(bigValue(size, record.keyIndex)),
+              );
+            }
+          },
+        );
+
+        for (
+          const [name, call] of [
+            ["get", getCall("nope_v1", "person-1", PEOPLE.partitions)],
+            ["batch get", batchCall("people_v9", ["person-1"], PEOPLE.partitions)],
+          ] as const
+        ) {
+          const resource = (call as { request: PyRequest }).request.resourceName;
+          check(`${name} of an unknown resource answers 400`, call, (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 400);
+            assert.equal(res.errorMessage, `Invalid request resource: ${resource}`);
+          });
+        }
+
+        check(
+          "get on a partition the server does not hold answers 500",
+          {
+            method: "get",
+            request: {
+              resourceName: people,
+              partition: 17,
+              keyString: `${base64Url(keyBytes("person-1"))}?f=b64`,
+              method: "GET",
+            },
+          },
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 500);
+            assert.match(res.errorMessage, /Partition: 17 of store: people_v1 does not exist/);
+          },
+        );
+
+        check(
+          "malformed protobuf answers 400",
+          { method: "get", rawHex: "0affffffff0f" },
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 400);
+            assert.match(res.errorMessage, /^Malformed VeniceClientRequest/);
+          },
+        );
+
+        check(
+          "garbage Avro in batch keyBytes answers 400",
+          {
+            method: "batchGet",
+            request: {
+              resourceName: people,
+              keyBytesHex: "ffffffffffff",
+              isBatchRequest: true,
+              method: "POST",
+            },
+          },
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 400);
+            assert.match(res.errorMessage, /^Malformed batch get keys/);
+          },
+        );
+
+        check(
+          "invalid base64 in keyString answers 400",
+          {
+            method: "get",
+            request: { resourceName: people, keyString: "not*base64!?f=b64", method: "GET" },
+          },
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 400);
+            assert.match(res.errorMessage, /^Malformed keyString/);
+          },
+        );
+
+        check(
+          "an empty batch answers 200 with no records and RCU 0",
+          {
+            method: "batchGet",
+            request: { resourceName: people, isBatchRequest: true, method: "POST" },
+          },
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 200);
+            assert.equal(res.responseRCU, 0);
+            assert.equal(res.dataHex, "");
+          },
+        );
+
+        const tooMany = Array.from({ length: 501 }, (_, i) => `person-${i}`);
+        check(
+          "a batch of 501 keys answers 400",
+          batchCall(people, tooMany, PEOPLE.partitions),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 400);
+            assert.match(res.errorMessage, /501 keys exceeds this server's limit of 500/);
+          },
+        );
+
+        check(
+          "a batch of 500 keys is served",
+          batchCall(people, tooMany.slice(0, 500), PEOPLE.partitions),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 200);
+            assert.equal(res.responseRCU, 500);
+            assert.equal(records(res).length, PEOPLE.count);
+          },
+        );
+
+        check(
+          "a message over 4 MiB fails with RESOURCE_EXHAUSTED",
+          {
+            method: "batchGet",
+            request: {
+              resourceName: people,
+              keyBytesHex: "00".repeat(4 * 1024 * 1024 + 10),
+              isBatchRequest: true,
+              method: "POST",
+            },
+          },
+          (r) => {
+            assert.equal(r.code, RESOURCE_EXHAUSTED, r.details);
+            assert.equal(r.response, null);
+          },
+        );
+
+        check("countByValue answers UNIMPLEMENTED", { method: "countByValue", rawHex: "" }, (r) => {
+          assert.equal(r.code, UNIMPLEMENTED);
+          assert.match(r.details, /countByValue/);
         });
+
+        check(
+          "after all the bad input the server still serves",
+          getCall(people, "person-59", PEOPLE.partitions),
+          (r) => {
+            const res = okResponse(r);
+            assert.equal(res.errorCode, 200);
+            assert.deepEqual(unhex(res.dataHex), personBytes(59));
+          },
+        );
+
+        const results = await runPython(s.address, cases.map((c) => c.call));
+        for (const [i, c] of cases.entries()) {
+          await t.step(c.name, () => c.check(results[i]));
+        }
+      } finally {
+        await Deno.remove(dataDir, { recursive: true });
       }
-
-      check(
-        "get on a partition the server does not hold answers 500",
-        {
-          method: "get",
-          request: {
-            resourceName: people,
-            partition: 17,
-            keyString: `${base64Url(keyBytes("person-1"))}?f=b64`,
-            method: "GET",
-          },
-        },
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 500);
-          assert.match(res.errorMessage, /Partition: 17 of store: people_v1 does not exist/);
-        },
-      );
-
-      check(
-        "malformed protobuf answers 400",
-        { method: "get", rawHex: "0affffffff0f" },
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 400);
-          assert.match(res.errorMessage, /^Malformed VeniceClientRequest/);
-        },
-      );
-
-      check(
-        "garbage Avro in batch keyBytes answers 400",
-        {
-          method: "batchGet",
-          request: {
-            resourceName: people,
-            keyBytesHex: "ffffffffffff",
-            isBatchRequest: true,
-            method: "POST",
-          },
-        },
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 400);
-          assert.match(res.errorMessage, /^Malformed batch get keys/);
-        },
-      );
-
-      check(
-        "invalid base64 in keyString answers 400",
-        {
-          method: "get",
-          request: { resourceName: people, keyString: "not*base64!?f=b64", method: "GET" },
-        },
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 400);
-          assert.match(res.errorMessage, /^Malformed keyString/);
-        },
-      );
-
-      check(
-        "an empty batch answers 200 with no records and RCU 0",
-        {
-          method: "batchGet",
-          request: { resourceName: people, isBatchRequest: true, method: "POST" },
-        },
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 200);
-          assert.equal(res.responseRCU, 0);
-          assert.equal(res.dataHex, "");
-        },
-      );
-
-      const tooMany = Array.from({ length: 501 }, (_, i) => `person-${i}`);
-      check(
-        "a batch of 501 keys answers 400",
-        batchCall(people, tooMany, PEOPLE.partitions),
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 400);
-          assert.match(res.errorMessage, /501 keys exceeds this server's limit of 500/);
-        },
-      );
-
-      check(
-        "a batch of 500 keys is served",
-        batchCall(people, tooMany.slice(0, 500), PEOPLE.partitions),
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 200);
-          assert.equal(res.responseRCU, 500);
-          assert.equal(records(res).length, PEOPLE.count);
-        },
-      );
-
-      check(
-        "a message over 4 MiB fails with RESOURCE_EXHAUSTED",
-        {
-          method: "batchGet",
-          request: {
-            resourceName: people,
-            keyBytesHex: "00".repeat(4 * 1024 * 1024 + 10),
-            isBatchRequest: true,
-            method: "POST",
-          },
-        },
-        (r) => {
-          assert.equal(r.code, RESOURCE_EXHAUSTED, r.details);
-          assert.equal(r.response, null);
-        },
-      );
-
-      check("countByValue answers UNIMPLEMENTED", { method: "countByValue", rawHex: "" }, (r) => {
-        assert.equal(r.code, UNIMPLEMENTED);
-        assert.match(r.details, /countByValue/);
-      });
-
-      check(
-        "after all the bad input the server still serves",
-        getCall(people, "person-59", PEOPLE.partitions),
-        (r) => {
-          const res = okResponse(r);
-          assert.equal(res.errorCode, 200);
-          assert.deepEqual(unhex(res.dataHex), personBytes(59));
-        },
-      );
-
-      const results = await runPython(s.address, cases.map((c) => c.call));
-      for (const [i, c] of cases.entries()) {
-        await t.step(c.name, () => c.check(results[i]));
-      }
-    } finally {
-      await Deno.remove(dataDir, { recursive: true });
-    }
-  },
-});
+    },
+  });
+}

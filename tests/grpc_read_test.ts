@@ -34,7 +34,7 @@ import {
 } from "./support/read_fixture.ts";
 import { startTestServer } from "./support/server.ts";
 
-const TRANSPORTS = ["grpc-js"] as const;
+const TRANSPORTS = ["grpc-js", "native"] as const;
 
 const people = "people_v1";
 

@@ -11,6 +11,7 @@ import { type RialtoServer, startServer, validateConfiguredStores } from "../ser
 const log = logger("serve");
 
 const HELP = `Usage: rialto serve [--config FILE] [--data-dir DIR] [--grpc-port N] [--admin-port N]
+                    [--transport grpc-js|native]
 
 Serves com.linkedin.venice.protocols.VeniceReadService over gRPC from the Venice data
 dir (<data dir>/rocksdb/<store>_v<N>/<store>_v<N>_<partition>).
@@ -21,6 +22,8 @@ dir (<data dir>/rocksdb/<store>_v<N>/<store>_v<N>_<partition>).
   --data-dir DIR     overrides dataDir
   --grpc-port N      overrides grpc.port (0 picks a free port)
   --admin-port N     overrides admin.port (0 picks a free port)
+  --transport T      overrides grpc.transport: grpc-js (the reference) or native
+                     (Rialto's own HTTP/2 server on Deno.listen)
 `;
 
 function port(value: string | undefined, flag: string): number | undefined {
@@ -30,6 +33,11 @@ function port(value: string | undefined, flag: string): number | undefined {
     throw new RangeError(`${flag} must be a port number from 0 to 65535, not "${value}"`);
   }
   return n;
+}
+
+function transport(value: string | undefined): "grpc-js" | "native" | undefined {
+  if (value === undefined || value === "grpc-js" || value === "native") return value;
+  throw new RangeError(`--transport must be grpc-js or native, not "${value}"`);
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -43,6 +51,7 @@ export async function main(args: string[]): Promise<number> {
         "data-dir": { type: "string" },
         "grpc-port": { type: "string" },
         "admin-port": { type: "string" },
+        transport: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -51,6 +60,7 @@ export async function main(args: string[]): Promise<number> {
       dataDir: values["data-dir"],
       grpcPort: port(values["grpc-port"], "--grpc-port"),
       adminPort: port(values["admin-port"], "--admin-port"),
+      transport: transport(values.transport),
     };
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : error}\n\n${HELP}`);

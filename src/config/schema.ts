@@ -261,6 +261,7 @@ export interface ConfigOverrides {
   readonly dataDir?: string;
   readonly grpcPort?: number;
   readonly adminPort?: number;
+  readonly transport?: "grpc-js" | "native";
 }
 
 /** Freezes a value and everything it holds. */
@@ -335,12 +336,13 @@ export function defaultConfig(): RialtoConfig {
 export function applyOverrides(config: RialtoConfig, overrides: ConfigOverrides): RialtoConfig {
   const copy = structuredClone(config) as {
     dataDir: string;
-    grpc: { port: number };
+    grpc: { port: number; transport: string };
     admin: { port: number };
   };
   if (overrides.dataDir !== undefined) copy.dataDir = overrides.dataDir;
   if (overrides.grpcPort !== undefined) copy.grpc.port = overrides.grpcPort;
   if (overrides.adminPort !== undefined) copy.admin.port = overrides.adminPort;
+  if (overrides.transport !== undefined) copy.grpc.transport = overrides.transport;
   return validateConfig(copy, "command-line flags");
 }
 
