@@ -35,6 +35,8 @@ fi
 
 # The pinned Deno comes from the npm package `deno` (tools/deno/package.json).
 if ! tools/deno/node_modules/.bin/deno --version 2>/dev/null | grep -q '^deno 2\.8\.3 '; then
-  echo "bootstrap: installing the pinned Deno (npm ci --prefix tools/deno)" >&2
-  npm ci --prefix tools/deno --no-audit --no-fund >/dev/null
+  echo "bootstrap: installing the pinned Deno (npm install --prefix tools/deno)" >&2
+  # npm install, not npm ci: the lock holds only this platform's binary package (the
+  # others are optional, and the registry here has no 2.8.3 for some platforms).
+  npm install --prefix tools/deno --no-audit --no-fund >/dev/null
 fi
