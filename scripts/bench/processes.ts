@@ -1,0 +1,173 @@
+/**
+ * The bench's processes: servers started pinned to a core that announce their port with a
+ * `{"event":"listening",...}` line on stdout, load runs pinned to another core, and CPU
+ * time of a process read from /proc.
+ */
+import type { LoadResult } from "./loadgen.ts";
+
+export interface PinnedServer {
+  readonly name: string;
+  readonly pid: number;
+  readonly grpcPort: number;
+  /** Where its stdout and stderr go. */
+  readonly logPath: string;
+  /** User + system CPU seconds the process has used so far (all its threads). */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux x86_64
+
+/** User + system CPU seconds of process `pid`, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after "(comm)": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** `taskset -c <core> <command...>`: the command pinned to one core. */
+export function pinned(core: number, command: string[]): string[] {
+  return ["taskset", "-c", String(core), ...command];
+}
+
+/**
+ * Starts a server and waits for its listening line; stdout and stderr go to `logPath`.
+ * Rejects (after killing it) when it exits first or does not listen in `timeoutMs`.
+ */
+export async function startPinnedServer(
+  name: string,
+  core: number,
+  command: string[],
+  logPath: string,
+  timeoutMs = 180_000,
+): Promise<PinnedServer> {
+  const argv = pinned(core, command);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const log = await Deno.open(logPath, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  const writeLog = async (text: string) => {
+    const bytes = encoder.encode(text);
+    for (let off = 0; off < bytes.length;) off += await log.write(bytes.subarray(off));
+  };
+  const stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => writeLog(chunk) }),
+  );
+  const listening = Promise.withResolvers<number>();
+  const stdoutDone = (async () => {
+    let buffered = "";
+    let found = false;
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      await writeLog(chunk);
+      if (found) continue;
+      buffered += chunk;
+      let newline;
+      while (!found && (newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        try {
+          const event = JSON.parse(line);
+          if (event?.event === "listening" && Number.isInteger(event.grpcPort)) {
+            found = true;
+            listening.resolve(event.grpcPort);
+          }
+        } catch {
+          // not the line we wait for
+        }
+      }
+    }
+  })();
+  const timer = setTimeout(
+    () => listening.reject(new Error(`${name} did not listen within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  child.status.then((s) =>
+    listening.reject(new Error(`${name} exited with code ${s.code} before listening`))
+  );
+  let grpcPort: number;
+  try {
+    grpcPort = await listening.promise;
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await Promise.allSettled([stdoutDone, stderrDone]);
+    log.close();
+    throw new Error(`${(error as Error).message}; see ${logPath}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    name,
+    pid: child.pid,
+    grpcPort,
+    logPath,
+    cpuSeconds: () => processCpuSeconds(child.pid),
+    stop(): Promise<void> {
+      stopped ??= (async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already gone */ }
+        const killer = setTimeout(() => {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* already gone */ }
+        }, 10_000);
+        await child.status;
+        clearTimeout(killer);
+        await Promise.allSettled([stdoutDone, stderrDone]);
+        log.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Runs the load generator (`command` + `args`) pinned to `core`; returns its JSON result. */
+export async function runLoad(
+  core: number,
+  command: string[],
+  args: string[],
+): Promise<LoadResult> {
+  const argv = pinned(core, [...command, ...args]);
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (out.code !== 0) throw new Error(`Load generator failed (${out.code}): ${argv.join(" ")}`);
+  return JSON.parse(text.slice(text.lastIndexOf("\n") + 1)) as LoadResult;
+}
+
+export interface CommandOutput {
+  readonly stdout: string;
+  readonly cpuSeconds: number;
+}
+
+/**
+ * Runs a command pinned to `core` under /usr/bin/time to learn its CPU time (for clients
+ * such as h2load that report none).
+ */
+export async function runTimed(core: number, command: string[]): Promise<CommandOutput> {
+  const argv = pinned(core, ["/usr/bin/time", "-f", "CPU %U %S", ...command]);
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  const stdout = new TextDecoder().decode(out.stdout);
+  if (out.code !== 0) throw new Error(`Failed (${out.code}): ${command.join(" ")}\n${stderr}`);
+  const cpu = stderr.match(/CPU ([\d.]+) ([\d.]+)/);
+  return { stdout, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN };
+}
