@@ -5,7 +5,8 @@
  * (`experimental.createCertificateProviderServerCredentials`): on every update the
  * server calls `setSecureContext` on its HTTP/2 server, so a replaced certificate, key or
  * CA file is used by new connections without a restart, and open connections carry on.
- * The provider here polls the files (a rename-into-place defeats file watches) and
+ * The provider here publishes what `TlsFileReloader` (tls_files.ts, shared with the native
+ * transport) reads: it polls the files (a rename-into-place defeats file watches) and
  * publishes a set only after checking it: certificate and key must match and the
  * certificate must be in its validity period. grpc-js's own FileWatcherCertificateProvider
  * publishes whatever it reads, and a half-written pair makes the server drop every new
@@ -16,11 +17,17 @@
  * (`requireClientCertificate`): a client without one, with an expired one or one from
  * another CA never gets a call through (the client sees UNAVAILABLE).
  */
-import { Buffer } from "node:buffer";
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { logger } from "../log.ts";
 import type { PrincipalRule } from "./principal.ts";
+import {
+  type CertificateReloadOptions,
+  type LoadedTlsFiles,
+  TlsFileReloader,
+  type TlsFiles,
+} from "./tls_files.ts";
+
+export { loadTlsFiles } from "./tls_files.ts";
+export type { CertificateReloadOptions, TlsFiles } from "./tls_files.ts";
 
 /** The `grpc.tls` section of the config. */
 export interface GrpcTlsSettings {
@@ -31,101 +38,19 @@ export interface GrpcTlsSettings {
   readonly principal: PrincipalRule;
 }
 
-export interface TlsFiles {
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly caFile: string;
-}
-
-export interface CertificateReloadOptions {
-  /** How often the files are checked for changes (default 5000 ms). */
-  readonly pollIntervalMs?: number;
-}
-
-interface Loaded {
-  readonly certificate: Buffer;
-  readonly privateKey: Buffer;
-  readonly caCertificate: Buffer;
-}
-
-type FileStamp = string;
-
-async function stampOf(files: TlsFiles): Promise<FileStamp> {
-  const parts: string[] = [];
-  for (const path of [files.certFile, files.keyFile, files.caFile]) {
-    const info = await Deno.stat(path);
-    parts.push(`${info.mtime?.getTime()}:${info.size}:${info.ino}`);
-  }
-  return parts.join("|");
-}
-
-/** Reads and checks one set of files; throws an Error saying what is wrong. */
-export async function loadTlsFiles(files: TlsFiles, nowMs = Date.now()): Promise<Loaded> {
-  const [certificate, privateKey, caCertificate] = await Promise.all([
-    Deno.readFile(files.certFile),
-    Deno.readFile(files.keyFile),
-    Deno.readFile(files.caFile),
-  ]);
-  let leaf: X509Certificate;
-  try {
-    leaf = new X509Certificate(certificate);
-  } catch (e) {
-    throw new Error(`Cannot read certificate "${files.certFile}": ${(e as Error).message}`);
-  }
-  try {
-    new X509Certificate(caCertificate);
-  } catch (e) {
-    throw new Error(`Cannot read CA certificate "${files.caFile}": ${(e as Error).message}`);
-  }
-  let matches: boolean;
-  try {
-    matches = leaf.checkPrivateKey(createPrivateKey(Buffer.from(privateKey)));
-  } catch (e) {
-    throw new Error(`Cannot read private key "${files.keyFile}": ${(e as Error).message}`);
-  }
-  if (!matches) {
-    throw new Error(
-      `Private key "${files.keyFile}" does not match certificate "${files.certFile}"`,
-    );
-  }
-  const from = Date.parse(leaf.validFrom);
-  const to = Date.parse(leaf.validTo);
-  if (!(nowMs >= from && nowMs <= to)) {
-    throw new Error(
-      `Certificate "${files.certFile}" is valid from ${leaf.validFrom} to ${leaf.validTo}, not now`,
-    );
-  }
-  return {
-    certificate: Buffer.from(certificate),
-    privateKey: Buffer.from(privateKey),
-    caCertificate: Buffer.from(caCertificate),
-  };
-}
-
 /**
  * A grpc-js CertificateProvider for our server identity and client CA, reloaded from
- * disk when the files change. Polling runs only while a server listens.
+ * disk when the files change (`TlsFileReloader`). Polling runs only while a server listens.
  */
 export class ReloadingCertificateProvider implements grpc.experimental.CertificateProvider {
   readonly files: TlsFiles;
-  readonly #pollMs: number;
+  readonly #reloader: TlsFileReloader;
   readonly #identityListeners = new Set<grpc.experimental.IdentityCertificateUpdateListener>();
   readonly #caListeners = new Set<grpc.experimental.CaCertificateUpdateListener>();
-  readonly #log = logger("tls");
-  #current: Loaded;
-  #stamp: FileStamp;
-  #timer: ReturnType<typeof setInterval> | null = null;
-  #polling = false;
-  /** Counts published sets; the first load is 1. */
-  generation = 1;
-  /** Why the latest change on disk was not used, or null. */
-  lastError: Error | null = null;
 
-  private constructor(files: TlsFiles, loaded: Loaded, stamp: FileStamp, pollMs: number) {
-    this.files = files;
-    this.#current = loaded;
-    this.#stamp = stamp;
-    this.#pollMs = pollMs;
+  private constructor(reloader: TlsFileReloader) {
+    this.#reloader = reloader;
+    this.files = reloader.files;
   }
 
   /** Loads the files once; throws when they are unusable, so a server never starts without TLS. */
@@ -133,105 +58,73 @@ export class ReloadingCertificateProvider implements grpc.experimental.Certifica
     files: TlsFiles,
     options: CertificateReloadOptions = {},
   ): Promise<ReloadingCertificateProvider> {
-    const stamp = await stampOf(files);
-    const loaded = await loadTlsFiles(files);
-    return new ReloadingCertificateProvider(files, loaded, stamp, options.pollIntervalMs ?? 5000);
+    return new ReloadingCertificateProvider(await TlsFileReloader.create(files, options));
+  }
+
+  /** Counts published sets; the first load is 1. */
+  get generation(): number {
+    return this.#reloader.generation;
+  }
+
+  /** Why the latest change on disk was not used, or null. */
+  get lastError(): Error | null {
+    return this.#reloader.lastError;
   }
 
   /**
    * Checks the files now; publishes them if they changed and are usable. Returns true
    * when a new set was published.
    */
-  async reloadNow(): Promise<boolean> {
-    let stamp: FileStamp;
-    let loaded: Loaded;
-    try {
-      stamp = await stampOf(this.files);
-      if (stamp === this.#stamp) return false;
-      loaded = await loadTlsFiles(this.files);
-    } catch (e) {
-      // Keep serving with the last good set; report each failure once per change.
-      const error = e as Error;
-      if (this.lastError?.message !== error.message) {
-        this.#log.error("Keeping the current TLS certificates: {error}", { error: error.message });
-      }
-      this.lastError = error;
-      return false;
-    }
-    this.#stamp = stamp;
-    this.lastError = null;
-    const old = this.#current;
-    if (
-      old.certificate.equals(loaded.certificate) && old.privateKey.equals(loaded.privateKey) &&
-      old.caCertificate.equals(loaded.caCertificate)
-    ) {
-      return false;
-    }
-    this.#current = loaded;
-    this.generation++;
-    this.#log.info("Loaded new TLS certificates from {certFile}", {
-      certFile: this.files.certFile,
-    });
-    for (const listener of this.#identityListeners) listener(this.#identityUpdate());
-    for (const listener of this.#caListeners) listener({ caCertificate: loaded.caCertificate });
-    return true;
+  reloadNow(): Promise<boolean> {
+    return this.#reloader.reloadNow();
   }
 
   addCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
     this.#caListeners.add(listener);
-    queueMicrotask(() => listener({ caCertificate: this.#current.caCertificate }));
-    this.#startPolling();
+    queueMicrotask(() => listener({ caCertificate: this.#reloader.current.caCertificate }));
+    this.#reloader.subscribe(this.#publish);
   }
 
   removeCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
     this.#caListeners.delete(listener);
-    this.#maybeStopPolling();
+    this.#maybeUnsubscribe();
   }
 
   addIdentityCertificateListener(
     listener: grpc.experimental.IdentityCertificateUpdateListener,
   ): void {
     this.#identityListeners.add(listener);
-    queueMicrotask(() => listener(this.#identityUpdate()));
-    this.#startPolling();
+    queueMicrotask(() => listener(identityUpdate(this.#reloader.current)));
+    this.#reloader.subscribe(this.#publish);
   }
 
   removeIdentityCertificateListener(
     listener: grpc.experimental.IdentityCertificateUpdateListener,
   ): void {
     this.#identityListeners.delete(listener);
-    this.#maybeStopPolling();
+    this.#maybeUnsubscribe();
   }
 
   /** Stops polling even if a server still holds the credentials. */
   close(): void {
     this.#identityListeners.clear();
     this.#caListeners.clear();
-    this.#maybeStopPolling();
+    this.#reloader.close();
   }
 
-  #identityUpdate(): grpc.experimental.IdentityCertificateUpdate {
-    return { certificate: this.#current.certificate, privateKey: this.#current.privateKey };
-  }
+  readonly #publish = (loaded: LoadedTlsFiles): void => {
+    for (const listener of this.#identityListeners) listener(identityUpdate(loaded));
+    for (const listener of this.#caListeners) listener({ caCertificate: loaded.caCertificate });
+  };
 
-  #startPolling(): void {
-    if (this.#timer !== null) return;
-    this.#timer = setInterval(async () => {
-      if (this.#polling) return;
-      this.#polling = true;
-      try {
-        await this.reloadNow();
-      } finally {
-        this.#polling = false;
-      }
-    }, this.#pollMs);
+  #maybeUnsubscribe(): void {
+    if (this.#identityListeners.size + this.#caListeners.size > 0) return;
+    this.#reloader.unsubscribe(this.#publish);
   }
+}
 
-  #maybeStopPolling(): void {
-    if (this.#identityListeners.size + this.#caListeners.size > 0 || this.#timer === null) return;
-    clearInterval(this.#timer);
-    this.#timer = null;
-  }
+function identityUpdate(loaded: LoadedTlsFiles): grpc.experimental.IdentityCertificateUpdate {
+  return { certificate: loaded.certificate, privateKey: loaded.privateKey };
 }
 
 export interface MutualTls {

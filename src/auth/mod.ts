@@ -28,3 +28,5 @@ export type {
   MutualTls,
   TlsFiles,
 } from "./grpc_js_tls.ts";
+export { TlsFileReloader } from "./tls_files.ts";
+export type { LoadedTlsFiles, TlsFilesListener } from "./tls_files.ts";

@@ -57,8 +57,15 @@ export interface ConnectionOwner {
   connectionClosed(connection: H2Connection): void;
 }
 
+/**
+ * The byte stream a connection runs over: a `Deno.Conn` (plaintext or `Deno.listenTls`)
+ * or a `NodeTlsConn` (mutual TLS on `node:tls`, see node_tls_conn.ts). Only these members
+ * are used.
+ */
+export type ByteConn = Pick<Deno.Conn, "remoteAddr" | "read" | "write" | "closeWrite" | "close">;
+
 export class H2Connection {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteConn;
   readonly #owner: ConnectionOwner;
   readonly #router: UnaryRouter;
   readonly #limits: Readonly<NativeLimits>;
@@ -123,7 +130,11 @@ export class H2Connection {
   /** Resolves once the socket is closed and every stream released. */
   readonly closed: Promise<void>;
 
-  constructor(conn: Deno.Conn, owner: ConnectionOwner, certificate: Uint8Array | null) {
+  /**
+   * `certificate` is the verified client leaf DER, or null; every call on this connection
+   * sees this very object as `Peer.certificate` (PrincipalCache keys on its identity).
+   */
+  constructor(conn: ByteConn, owner: ConnectionOwner, certificate: Uint8Array | null) {
     this.#conn = conn;
     this.#owner = owner;
     this.#router = owner.router;
@@ -142,9 +153,12 @@ export class H2Connection {
     return this.#streams.size;
   }
 
-  /** Runs the connection until the socket closes; never rejects. */
-  async run(tls: boolean): Promise<void> {
-    if (tls) {
+  /**
+   * Runs the connection until the socket closes; never rejects. `handshake`: the conn is
+   * a `Deno.TlsConn` whose TLS handshake is still to do (a `NodeTlsConn` arrives after it).
+   */
+  async run(handshake: boolean): Promise<void> {
+    if (handshake) {
       try {
         const { alpnProtocol } = await (this.#conn as Deno.TlsConn).handshake();
         // No ALPN at all is accepted as prior knowledge; another protocol is not h2.
@@ -1125,7 +1139,7 @@ export class H2Connection {
 
 const EMPTY = new Uint8Array(0);
 
-function closeConn(conn: Deno.Conn): void {
+function closeConn(conn: ByteConn): void {
   const close = () => {
     try {
       conn.close();

@@ -61,3 +61,14 @@ export const DEFAULT_LIMITS: Readonly<NativeLimits> = Object.freeze({
 export const READ_BUFFER_BYTES = 64 * 1024;
 /** Above this many bytes waiting to be written, the connection stops reading. */
 export const OUTBOUND_HIGH_WATER_BYTES = 256 * 1024;
+
+/**
+ * Inbound bytes a mutual-TLS connection may hold unread (node:tls cannot push back on
+ * the peer, see node_tls_conn.ts): the connection window we grant, a full header block
+ * for every allowed stream, and 1 MiB for control frames. A peer within the protocol's
+ * rules stays below it.
+ */
+export function maxUnreadInboundBytes(limits: Readonly<NativeLimits>): number {
+  return limits.connectionWindowBytes + limits.maxConcurrentStreams * limits.maxHeaderBlockBytes +
+    1024 * 1024;
+}
