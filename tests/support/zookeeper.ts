@@ -56,33 +56,33 @@ export function freePort(): number {
 
 /** Sends a four-letter word; null when nothing answers. */
 async function fourLetterWord(port: number, word: string): Promise<string | null> {
+  // A server still starting may accept and never answer. On Deno 2.8.3 closing a
+  // connection does not wake a pending read, so the read races a one-second timer.
   let conn: Deno.Conn | undefined;
-  // A server still starting may accept and never answer: give up after a second.
-  const timer = setTimeout(() => {
-    try {
-      conn?.close();
-    } catch {
-      // Already closed.
-    }
-  }, 1000);
-  try {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), 1000);
+  });
+  const ask = async (): Promise<string | null> => {
     conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await conn.write(new TextEncoder().encode(word));
-    const chunks: Uint8Array[] = [];
+    let text = "";
+    const decoder = new TextDecoder();
     const buf = new Uint8Array(1024);
     while (true) {
       const n = await conn.read(buf);
-      if (n === null) break;
-      chunks.push(buf.slice(0, n));
+      if (n === null) return text;
+      text += decoder.decode(buf.subarray(0, n), { stream: true });
     }
-    return new TextDecoder().decode(
-      chunks.reduce((a, b) => new Uint8Array([...a, ...b]), new Uint8Array()),
-    );
+  };
+  try {
+    return await Promise.race([ask(), timedOut]);
   } catch {
     return null;
   } finally {
     clearTimeout(timer);
     try {
+      conn?.closeWrite().catch(() => {});
       conn?.close();
     } catch {
       // Closed by the peer already.

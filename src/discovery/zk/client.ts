@@ -74,6 +74,24 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Ends a connection. On Deno 2.8.3 `close()` while a read is pending neither wakes the
+ * read nor sends FIN; shutting the write side first sends FIN, so the server closes its
+ * end and the pending read ends too.
+ */
+function shutdown(conn: Deno.Conn): void {
+  try {
+    conn.closeWrite().catch(() => {});
+  } catch {
+    // Already shut.
+  }
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
@@ -230,13 +248,7 @@ export class ZooKeeperClient {
         }
       } finally {
         this.#conn = null;
-        if (conn) {
-          try {
-            conn.close();
-          } catch {
-            // Already closed.
-          }
-        }
+        if (conn) shutdown(conn);
         this.#failPending(new ZooKeeperError(ErrorCode.CONNECTION_LOSS));
       }
       if (signal.aborted) break;
@@ -287,21 +299,23 @@ export class ZooKeeperClient {
   async #serve(conn: Deno.Conn, reader: PacketReader, signal: AbortSignal): Promise<void> {
     const pingEvery = Math.max(100, Math.floor(this.#negotiatedTimeoutMs / 3));
     let lastHeard = Date.now();
+    // A read pending on a dead connection may never end (see `shutdown`), so the loop
+    // also waits on this: it resolves when the client closes or the pings go unanswered.
+    const stopped = Promise.withResolvers<null>();
+    const stop = () => stopped.resolve(null);
+    signal.addEventListener("abort", stop, { once: true });
     const pinger = setInterval(() => {
       if (Date.now() - lastHeard > (this.#negotiatedTimeoutMs * 2) / 3) {
         // No reply to two pings: the server is gone even if TCP has not noticed.
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
-        }
+        stop();
+        shutdown(conn);
         return;
       }
       this.#send(new Writer().int(Xid.ping).int(OpCode.ping).packet()).catch(() => {});
     }, pingEvery);
     try {
       while (!signal.aborted) {
-        const payload = await reader.next();
+        const payload = await Promise.race([reader.next(), stopped.promise]);
         if (payload === null) return;
         lastHeard = Date.now();
         const r = new Reader(payload);
@@ -322,6 +336,7 @@ export class ZooKeeperClient {
       }
     } finally {
       clearInterval(pinger);
+      signal.removeEventListener("abort", stop);
     }
   }
 
@@ -439,13 +454,7 @@ export class ZooKeeperClient {
     }
     this.#abort.abort();
     const conn = this.#conn;
-    if (conn) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    if (conn) shutdown(conn);
     await this.#loop;
     await this.#writeChain;
     this.#setState("closed");
