@@ -18,6 +18,7 @@ export {
   type OpenMode,
   type OpenOptions,
   RocksDB,
+  type SharedRocksDB,
   type WriteOptions,
 } from "./rocksdb.ts";
 export { RocksDBError, type RocksDBErrorCode } from "./rocksdb_error.ts";

@@ -116,7 +116,13 @@ interface IteratorRecord {
 // finalizer can close it without holding the object alive.
 interface NativeState {
   db: Pointer | null;
-  options: Pointer;
+  /** Null for an adopted database: its options belong to the isolate that opened it. */
+  options: Pointer | null;
+  /**
+   * False for a database adopted from another isolate (`RocksDB.adopt`): closing it
+   * forgets the handles and frees nothing of the database itself.
+   */
+  readonly owned: boolean;
   readonly columnFamilies: Map<string, Pointer>;
   readonly iterators: Set<IteratorRecord>;
   // Nonblocking calls still running on the thread pool; close waits for them.
@@ -133,19 +139,40 @@ function closeNative(state: NativeState): void {
     iterator.handle = null;
   }
   state.iterators.clear();
+  if (!state.owned) {
+    state.columnFamilies.clear();
+    state.db = null;
+    return;
+  }
   for (const handle of state.columnFamilies.values()) {
     lib.rocksdb_column_family_handle_destroy(handle);
   }
   state.columnFamilies.clear();
   lib.rocksdb_close(db);
   state.db = null;
-  lib.rocksdb_options_destroy(state.options);
+  if (state.options !== null) lib.rocksdb_options_destroy(state.options);
+  state.options = null;
 }
 
 const finalizer = new FinalizationRegistry<NativeState>((state) => {
   if (state.pending === 0) closeNative(state);
   else state.closeRequested = true;
 });
+
+/**
+ * What another isolate (a Worker) of this process needs to read a database this one
+ * opened: the native addresses as plain bigints, fine for `postMessage`. Valid only in
+ * this process and only while the owner keeps the database open: the owner must not
+ * close it while an adopter may still read (see `RocksDB.adopt`).
+ */
+export interface SharedRocksDB {
+  readonly path: string;
+  readonly mode: OpenMode;
+  /** `rocksdb_t*` */
+  readonly db: bigint;
+  /** Open column families, `default` first: name and `rocksdb_column_family_handle_t*`. */
+  readonly columnFamilies: readonly (readonly [string, bigint])[];
+}
 
 // Buffers handed to nonblocking calls, referenced here until their promise settles.
 const inFlight = new Set<MultiGetBuffers>();
@@ -170,7 +197,60 @@ export class RocksDB {
     this.#readOptions = sharedReadOptions();
     this.#db = state.db;
     this.#defaultColumnFamily = state.columnFamilies.get("default")!;
-    finalizer.register(this, state, this);
+    if (state.owned) finalizer.register(this, state, this);
+  }
+
+  /**
+   * A database another isolate of this process opened, from its `share()`: reads go
+   * straight to the owner's native handles, and `close()` frees nothing but this
+   * object's own iterators. The caller guarantees the owner keeps the database open for
+   * as long as this one reads (Rialto: the shared leases of `StoreVersion`). Loads the
+   * library in this isolate if it is not yet (the same file, so the addresses agree).
+   */
+  static adopt(shared: SharedRocksDB): RocksDB {
+    if (typeof shared.db !== "bigint" || shared.db === 0n) {
+      throw new TypeError(`Cannot adopt RocksDB "${shared.path}": no database handle`);
+    }
+    const columnFamilies = new Map<string, Pointer>();
+    for (const [name, address] of shared.columnFamilies) {
+      if (typeof address !== "bigint" || address === 0n) {
+        throw new TypeError(
+          `Cannot adopt RocksDB "${shared.path}": no handle for column family "${name}"`,
+        );
+      }
+      columnFamilies.set(name, Deno.UnsafePointer.create(address)!);
+    }
+    if (!columnFamilies.has("default")) {
+      throw new TypeError(`Cannot adopt RocksDB "${shared.path}": no "default" column family`);
+    }
+    const state: NativeState = {
+      db: Deno.UnsafePointer.create(shared.db)!,
+      options: null,
+      owned: false,
+      columnFamilies,
+      iterators: new Set(),
+      pending: 0,
+      closeRequested: false,
+    };
+    return new RocksDB(shared.path, shared.mode, rocks(), state);
+  }
+
+  /** This database's handles for `RocksDB.adopt` in another isolate of this process. */
+  share(): SharedRocksDB {
+    const db = this.#requireOpen();
+    return {
+      path: this.path,
+      mode: this.mode,
+      db: BigInt(Deno.UnsafePointer.value(db)),
+      columnFamilies: [...this.#state.columnFamilies].map(
+        ([name, handle]) => [name, BigInt(Deno.UnsafePointer.value(handle))] as const,
+      ),
+    };
+  }
+
+  /** False for a database adopted from another isolate. */
+  get owned(): boolean {
+    return this.#state.owned;
   }
 
   /** Lists the column families of the database at `path` without opening it. */
@@ -425,6 +505,12 @@ export class RocksDB {
     const db = this.#requireOpen();
     const state = this.#state;
     if (state.columnFamilies.has(name)) return;
+    if (state.options === null) {
+      throw new RocksDBError(
+        `Cannot create column family "${name}" in RocksDB "${this.path}": it is adopted`,
+        { code: "NotSupported", path: this.path },
+      );
+    }
     const handle = this.#lib.rocksdb_create_column_family(
       db,
       state.options,
@@ -763,6 +849,7 @@ function openNative(
   return {
     db,
     options: dbOptions,
+    owned: true,
     columnFamilies,
     iterators: new Set(),
     pending: 0,

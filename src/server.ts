@@ -6,6 +6,10 @@
  * Who owns what: the StoreRegistry owns every database; the ReadService owns the read
  * path; the transport owns connections. `close()` stops them in that reverse order:
  * stop accepting and drain calls, then close databases.
+ *
+ * With the native transport and `grpc.workers` > 1, the read path runs in worker
+ * isolates (src/workers/) that all accept on the gRPC port; this isolate keeps the
+ * registry, config, quota, discovery and admin port, and merges the workers' metrics.
  */
 import { loadRocksDB } from "../ffi/mod.ts";
 import { type AdminServer, serveAdmin } from "./admin/http.ts";
@@ -15,16 +19,16 @@ import { discoverVersions } from "./storage/layout.ts";
 import { logger } from "./log.ts";
 import { createMutualTlsCredentials, type MutualTls } from "./auth/mod.ts";
 import { ReadMetrics, RuntimeMetrics } from "./metrics/mod.ts";
+import { renderWorkerMetrics, workerCount, WorkerPool } from "./workers/mod.ts";
+import { versionOverrides } from "./storage/overrides.ts";
 import { buildAnnouncements, Discovery, discoveryReport, serverIdentity } from "./discovery/mod.ts";
 import { Admission } from "./read/admission.ts";
 import { ReadService } from "./read/read_service.ts";
 import { READ_SERVICE_PATHS, readServiceRouter } from "./read/router.ts";
 import { type RegistrySettings, StoreRegistry } from "./storage/registry.ts";
-import type { VersionOverride } from "./storage/store_version.ts";
 import { serveGrpcJs } from "./transport/grpc_js.ts";
-import { serveNative } from "./transport/native/mod.ts";
+import { nativeTlsFromSettings, serveNative } from "./transport/native/mod.ts";
 import type { TransportServer, UnaryRouter } from "./transport/types.ts";
-import { CompressionStrategy } from "./venice/compression.ts";
 
 const log = logger("server");
 
@@ -67,15 +71,7 @@ export interface RialtoServer {
 }
 
 export function registrySettings(config: RialtoConfig): RegistrySettings {
-  const overrides: Record<string, VersionOverride> = {};
-  for (const [resource, o] of Object.entries(config.storage.versions)) {
-    overrides[resource] = {
-      ...(o.compressionStrategy !== undefined
-        ? { compressionStrategy: CompressionStrategy[o.compressionStrategy] }
-        : {}),
-      ...(o.chunked !== undefined ? { chunked: o.chunked } : {}),
-    };
-  }
+  const overrides = versionOverrides(config);
   return {
     dataDir: config.dataDir,
     mode: config.storage.openMode,
@@ -85,11 +81,40 @@ export function registrySettings(config: RialtoConfig): RegistrySettings {
   };
 }
 
+/** How many worker isolates serve gRPC: 0 means this isolate serves alone. */
+function workersFor(config: RialtoConfig): number {
+  const count = workerCount(config.grpc.workers);
+  if (config.grpc.transport !== "native") {
+    if (config.grpc.workers !== null && config.grpc.workers > 1) {
+      log.info("grpc.workers ({workers}) is ignored: grpc-js serves from one isolate", {
+        workers: config.grpc.workers,
+      });
+    }
+    return 0;
+  }
+  return count > 1 ? count : 0;
+}
+
+/** Worker isolates as one transport: they share the port, the pool owns them. */
+async function startWorkers(
+  config: RialtoConfig,
+  count: number,
+  registry: StoreRegistry,
+): Promise<{ pool: WorkerPool; transport: TransportServer }> {
+  const pool = await WorkerPool.start({ count, config });
+  try {
+    registry.setPeers(pool);
+    const port = await pool.listen(config.grpc.host, config.grpc.port);
+    return { pool, transport: { port, close: (graceMs) => pool.close(graceMs) } };
+  } catch (error) {
+    await pool.close(0);
+    throw error;
+  }
+}
+
 /**
- * The gRPC transport the config names. grpc-js is the reference and the only one that
- * does mutual TLS today: Deno 2.8.3's `Deno.listenTls` cannot request client
- * certificates, so the native transport refuses `grpc.tls.enabled` rather than serve
- * unauthenticated clients.
+ * The gRPC transport the config names: grpc-js (the reference) or the native HTTP/2
+ * server, each with mutual TLS when `grpc.tls.enabled`.
  */
 async function startTransport(
   config: RialtoConfig,
@@ -97,18 +122,12 @@ async function startTransport(
   onTls: (tls: MutualTls) => void,
 ): Promise<TransportServer> {
   if (config.grpc.transport === "native") {
-    if (config.grpc.tls.enabled) {
-      throw new ConfigError("config", [{
-        path: "grpc.transport",
-        message: "The native transport cannot do mutual TLS on Deno 2.8.3 (Deno.listenTls " +
-          "cannot request client certificates); use grpc-js with grpc.tls.enabled",
-      }]);
-    }
     return await serveNative({
       hostname: config.grpc.host,
       port: config.grpc.port,
       router,
       maxMessageBytes: config.grpc.maxMessageBytes,
+      tls: nativeTlsFromSettings(config.grpc.tls),
     });
   }
   let credentials;
@@ -142,6 +161,21 @@ export async function startServer(
   let tls: MutualTls | undefined;
   const runtime = new RuntimeMetrics();
   const metrics = new ReadMetrics({ runtime });
+  const workers = workersFor(config);
+  let pool: WorkerPool | undefined;
+  /** This isolate's metrics, or with workers, theirs added up. */
+  const renderMetrics = async (): Promise<string> => {
+    if (pool === undefined) return metrics.render();
+    const snapshots = await pool.snapshots();
+    const merged = new ReadMetrics({ runtime });
+    for (const snapshot of snapshots) merged.merge(snapshot.metrics);
+    return merged.render() + renderWorkerMetrics(snapshots);
+  };
+  /** Per worker: its index and the calls it was given (null without workers). */
+  const workerStatus = async () =>
+    pool === undefined
+      ? null
+      : (await pool.snapshots()).map((w) => ({ index: w.index, requests: w.requests }));
   const admission = new Admission(config);
   const discovery = Discovery.open(config);
   let identity: ReturnType<typeof serverIdentity> | undefined;
@@ -168,12 +202,16 @@ export async function startServer(
 
     admin = await serveAdmin(config.admin.host, config.admin.port, {
       health: () => ({ ready, versions: registry.versions().length }),
-      status: () => ({
+      status: async () => ({
         config: options.watcher?.status() ??
           { generation: 0, sha256: "", lastReload: null, path: null, pendingRestart: [] },
         startedAt,
         ready,
-        grpc: { port: transport?.port ?? null, transport: config.grpc.transport },
+        grpc: {
+          port: transport?.port ?? null,
+          transport: config.grpc.transport,
+          workers: await workerStatus(),
+        },
         stores: registry.storeNames().map((name) => ({
           name,
           enabled: admission.isEnabled(name),
@@ -187,12 +225,16 @@ export async function startServer(
         })),
       }),
       discovery: () => discoveryReport(discovery),
-      metrics: () => metrics.render(),
+      metrics: renderMetrics,
     });
 
-    transport = await startTransport(config, readServiceRouter(read.handle), (made) => {
-      tls = made;
-    });
+    if (workers > 0) {
+      ({ pool, transport } = await startWorkers(config, workers, registry));
+    } else {
+      transport = await startTransport(config, readServiceRouter(read.handle), (made) => {
+        tls = made;
+      });
+    }
 
     const scanEvery = options.scanIntervalMs ?? DATA_DIR_SCAN_INTERVAL_MS;
     if (scanEvery > 0) {
@@ -213,12 +255,16 @@ export async function startServer(
     ready = true;
     identity = serverIdentity(config, { grpcPort: transport.port, startedAt: new Date(startedAt) });
     announce();
-    log.info("Serving {versions} store versions from {dataDir}: gRPC on {grpc}, admin on {admin}", {
-      versions: registry.versions().length,
-      dataDir: config.dataDir,
-      grpc: transport.port,
-      admin: admin.port,
-    });
+    log.info(
+      "Serving {versions} store versions from {dataDir}: gRPC on {grpc} ({loops} event loops), admin on {admin}",
+      {
+        versions: registry.versions().length,
+        dataDir: config.dataDir,
+        grpc: transport.port,
+        loops: pool?.count ?? 1,
+        admin: admin.port,
+      },
+    );
 
     const unsubscribe = options.watcher?.subscribe((next) => server.applyConfig(next));
     let closing: Promise<void> | undefined;
@@ -233,6 +279,7 @@ export async function startServer(
         config = next;
         registry.updateSettings(registrySettings(next));
         admission.update(next);
+        pool?.applyConfig(next);
         read.setLimits({ maxKeysPerBatch: next.grpc.maxKeysPerBatch });
         await discovery.reconfigure(next);
         announce();

@@ -20,7 +20,8 @@ const DEFAULTS = {
   grpc: {
     host: "0.0.0.0",
     port: 7070,
-    transport: "grpc-js",
+    transport: "native",
+    workers: null,
     maxMessageBytes: 4194304,
     maxKeysPerBatch: 500,
     tls: { enabled: false, certFile: null, keyFile: null, caFile: null, principal: "subject-cn" },
@@ -92,9 +93,14 @@ Deno.test("an empty file yields every documented default", () => {
 
 Deno.test("every field rejects a value of the wrong type, naming its path", () => {
   const all = leaves(DEFAULTS);
-  assert.equal(all.length, 38, "every leaf of the contract");
+  assert.equal(all.length, 39, "every leaf of the contract");
   for (const [path, value] of all) {
-    const bad = typeof value === "string" || value === null ? 42 : "not-a-number-or-bool";
+    // grpc.workers is the one nullable number: 42 would be a valid value there.
+    const bad = path.join(".") === "grpc.workers"
+      ? "many"
+      : typeof value === "string" || value === null
+      ? 42
+      : "not-a-number-or-bool";
     assert.deepEqual(
       issuesOf(() => validateConfig(withValue(path, bad), "t")),
       [path.join(".")],

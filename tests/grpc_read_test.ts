@@ -34,7 +34,12 @@ import {
 } from "./support/read_fixture.ts";
 import { startTestServer } from "./support/server.ts";
 
-const TRANSPORTS = ["grpc-js", "native"] as const;
+/** grpc-js, the native transport in one isolate, and native over two worker isolates. */
+const TRANSPORTS = [
+  { name: "grpc-js", grpc: { transport: "grpc-js" } },
+  { name: "native", grpc: { transport: "native", workers: 1 } },
+  { name: "native, 2 workers", grpc: { transport: "native", workers: 2 } },
+] as const;
 
 const people = "people_v1";
 
@@ -43,11 +48,11 @@ function get(key: string, partitions: number = PEOPLE.partitions) {
 }
 
 for (const transport of TRANSPORTS) {
-  Deno.test(`VeniceReadService over ${transport}`, async (t) => {
+  Deno.test(`VeniceReadService over ${transport.name}`, async (t) => {
     const dataDir = await Deno.makeTempDir({ prefix: "rialto-read-" });
     try {
       await buildReadFixture(dataDir);
-      await using s = await startTestServer(dataDir, { grpc: { transport } });
+      await using s = await startTestServer(dataDir, { grpc: transport.grpc });
       const client = s.client;
 
       await t.step("get answers a stored value without its schema prefix", async () => {

@@ -59,166 +59,189 @@ async function tlsClient(
   });
 }
 
-Deno.test("mutual TLS with static ACLs: allowed, denied, no or bad certificates", async (t) => {
-  const pki = await createTestPki();
-  try {
-    await withPeopleStore(async (dataDir) => {
-      const tls = {
-        enabled: true,
-        certFile: pki.server.certFile,
-        keyFile: pki.server.keyFile,
-        caFile: pki.ca.certFile,
-      };
-      await using s = await startTestServer(dataDir, {
-        grpc: { tls },
-        auth: { authorizer: "static" },
-        stores: { people: { acl: { get: ["client-a"], batchGet: ["client-a"] } } },
-      });
+/** Every transport does mutual TLS; the native one in one isolate and in two workers. */
+const TRANSPORTS = [
+  { name: "grpc-js", transport: "grpc-js", workers: 1 },
+  { name: "native", transport: "native", workers: 1 },
+  { name: "native, 2 workers", transport: "native", workers: 2 },
+] as const;
 
-      await t.step("an allowed principal reads", async () => {
-        using client = await tlsClient(pki, s.address, "client-a");
-        const r = await client.get(people_v1, key.partition, key.keyBytes);
-        assert.equal(r.errorCode, Status.OK);
-        const batch = await client.batchGet(people_v1, [key]);
-        assert.equal(batch.errorCode, Status.OK);
-      });
+for (const t0 of TRANSPORTS) {
+  Deno.test(`mutual TLS with static ACLs over ${t0.name}: allowed, denied, no or bad certificates`, async (t) => {
+    const pki = await createTestPki();
+    try {
+      await withPeopleStore(async (dataDir) => {
+        const tls = {
+          enabled: true,
+          certFile: pki.server.certFile,
+          keyFile: pki.server.keyFile,
+          caFile: pki.ca.certFile,
+        };
+        await using s = await startTestServer(dataDir, {
+          grpc: { tls, transport: t0.transport, workers: t0.workers },
+          auth: { authorizer: "static" },
+          stores: { people: { acl: { get: ["client-a"], batchGet: ["client-a"] } } },
+        });
 
-      await t.step("a principal not in the ACL gets PERMISSION_DENIED", async () => {
-        using client = await tlsClient(pki, s.address, "client-b");
-        await assert.rejects(
-          client.get(people_v1, key.partition, key.keyBytes),
-          (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
-        );
-      });
+        await t.step("an allowed principal reads", async () => {
+          using client = await tlsClient(pki, s.address, "client-a");
+          const r = await client.get(people_v1, key.partition, key.keyBytes);
+          assert.equal(r.errorCode, Status.OK);
+          const batch = await client.batchGet(people_v1, [key]);
+          assert.equal(batch.errorCode, Status.OK);
+        });
 
-      await t.step("a store without an ACL denies everyone", async () => {
-        using client = await tlsClient(pki, s.address, "client-a");
-        await assert.rejects(
-          client.get("other_v1", key.partition, key.keyBytes),
-          (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
-        );
-      });
-
-      await t.step("a bad resource name gets INVALID_ARGUMENT", async () => {
-        using client = await tlsClient(pki, s.address, "client-a");
-        await assert.rejects(
-          client.get("no-version-here", 0, key.keyBytes),
-          (e) => grpcCode(e) === GrpcStatus.INVALID_ARGUMENT,
-        );
-      });
-
-      await t.step("no, expired and foreign-CA certificates never reach the handler", async () => {
-        for (const options of [null, { expired: true }, { foreign: true }] as const) {
-          using client = options === null
-            ? await tlsClient(pki, s.address, null)
-            : await tlsClient(pki, s.address, "client-a", options);
+        await t.step("a principal not in the ACL gets PERMISSION_DENIED", async () => {
+          using client = await tlsClient(pki, s.address, "client-b");
           await assert.rejects(
             client.get(people_v1, key.partition, key.keyBytes),
-            (e) => grpcCode(e) === GrpcStatus.UNAVAILABLE,
+            (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
           );
-        }
-      });
+        });
 
-      await t.step("an ACL change applied by reload takes effect", async () => {
-        using client = await tlsClient(pki, s.address, "client-b");
-        const next = structuredClone(testConfig(dataDir, {
-          grpc: { tls },
-          auth: { authorizer: "static" },
-          stores: { people: { acl: { get: ["client-a", "client-b"], batchGet: [] } } },
-        })) as RialtoConfig;
-        await s.server.applyConfig(next);
-        const r = await client.get(people_v1, key.partition, key.keyBytes);
-        assert.equal(r.errorCode, Status.OK);
+        await t.step("a store without an ACL denies everyone", async () => {
+          using client = await tlsClient(pki, s.address, "client-a");
+          await assert.rejects(
+            client.get("other_v1", key.partition, key.keyBytes),
+            (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+          );
+        });
+
+        await t.step("a bad resource name gets INVALID_ARGUMENT", async () => {
+          using client = await tlsClient(pki, s.address, "client-a");
+          await assert.rejects(
+            client.get("no-version-here", 0, key.keyBytes),
+            (e) => grpcCode(e) === GrpcStatus.INVALID_ARGUMENT,
+          );
+        });
+
+        await t.step(
+          "no, expired and foreign-CA certificates never reach the handler",
+          async () => {
+            for (const options of [null, { expired: true }, { foreign: true }] as const) {
+              using client = options === null
+                ? await tlsClient(pki, s.address, null)
+                : await tlsClient(pki, s.address, "client-a", options);
+              await assert.rejects(
+                client.get(people_v1, key.partition, key.keyBytes),
+                (e) => grpcCode(e) === GrpcStatus.UNAVAILABLE,
+              );
+            }
+          },
+        );
+
+        await t.step("an ACL change applied by reload takes effect", async () => {
+          using client = await tlsClient(pki, s.address, "client-b");
+          const next = structuredClone(testConfig(dataDir, {
+            grpc: { tls, transport: t0.transport, workers: t0.workers },
+            auth: { authorizer: "static" },
+            stores: { people: { acl: { get: ["client-a", "client-b"], batchGet: [] } } },
+          })) as RialtoConfig;
+          await s.server.applyConfig(next);
+          const r = await client.get(people_v1, key.partition, key.keyBytes);
+          assert.equal(r.errorCode, Status.OK);
+          await assert.rejects(
+            client.batchGet(people_v1, [key]),
+            (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+          );
+        });
+
+        await t.step("denials are counted in /metrics", async () => {
+          const text = await (await fetch(`http://127.0.0.1:${s.server.adminPort}/metrics`)).text();
+          const denied = text.split("\n").find((l) => /auth.*denied.*store="people"/.test(l));
+          assert.ok(denied, "an auth denial series for people");
+          assert.ok(Number(denied.split(" ").at(-1)) >= 2, denied);
+        });
+      });
+    } finally {
+      await pki.cleanup();
+    }
+  });
+}
+
+for (const t0 of TRANSPORTS) {
+  Deno.test(`an external authority over ${t0.name} decides, is cached, and can be slow, down or change`, async () => {
+    const pki = await createTestPki();
+    const authority = startAuthority((principal) => principal === "client-a");
+    try {
+      await withPeopleStore(async (dataDir) => {
+        await using s = await startTestServer(dataDir, {
+          grpc: {
+            transport: t0.transport,
+            workers: t0.workers,
+            tls: {
+              enabled: true,
+              certFile: pki.server.certFile,
+              keyFile: pki.server.keyFile,
+              caFile: pki.ca.certFile,
+            },
+          },
+          auth: {
+            authorizer: "http",
+            http: {
+              url: authority.url,
+              refreshIntervalMs: 200,
+              timeoutMs: 300,
+              whenUnreachable: "keep-last",
+            },
+          },
+        });
+        using a = await tlsClient(pki, s.address, "client-a");
+        using b = await tlsClient(pki, s.address, "client-b");
+        assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
         await assert.rejects(
-          client.batchGet(people_v1, [key]),
+          b.get(people_v1, key.partition, key.keyBytes),
           (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
         );
-      });
-
-      await t.step("denials are counted in /metrics", async () => {
-        const text = await (await fetch(`http://127.0.0.1:${s.server.adminPort}/metrics`)).text();
-        const denied = text.split("\n").find((l) => /auth.*denied.*store="people"/.test(l));
-        assert.ok(denied, "an auth denial series for people");
-        assert.ok(Number(denied.split(" ").at(-1)) >= 2, denied);
-      });
-    });
-  } finally {
-    await pki.cleanup();
-  }
-});
-
-Deno.test("an external authority decides, is cached, and can be slow, down or change", async () => {
-  const pki = await createTestPki();
-  const authority = startAuthority((principal) => principal === "client-a");
-  try {
-    await withPeopleStore(async (dataDir) => {
-      await using s = await startTestServer(dataDir, {
-        grpc: {
-          tls: {
-            enabled: true,
-            certFile: pki.server.certFile,
-            keyFile: pki.server.keyFile,
-            caFile: pki.ca.certFile,
-          },
-        },
-        auth: {
-          authorizer: "http",
-          http: {
-            url: authority.url,
-            refreshIntervalMs: 200,
-            timeoutMs: 300,
-            whenUnreachable: "keep-last",
-          },
-        },
-      });
-      using a = await tlsClient(pki, s.address, "client-a");
-      using b = await tlsClient(pki, s.address, "client-b");
-      assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
-      await assert.rejects(
-        b.get(people_v1, key.partition, key.keyBytes),
-        (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
-      );
-      const asked = authority.requests.length;
-      for (let i = 0; i < 20; i++) await a.get(people_v1, key.partition, key.keyBytes);
-      assert.ok(
-        authority.requests.length - asked <= 2,
-        "cached answers are not asked again per request",
-      );
-
-      // Slow: a cached answer is served without waiting for the authority.
-      authority.latencyMs = 1000;
-      const started = performance.now();
-      assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
-      assert.ok(performance.now() - started < 500);
-      authority.latencyMs = 0;
-
-      // Down: keep-last keeps serving the known decision.
-      await authority.stop();
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
-
-      // Back and changed its mind: the refresh picks it up.
-      authority.rule = (principal) => principal === "client-b";
-      authority.start();
-      let flipped = false;
-      for (let i = 0; i < 40 && !flipped; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        flipped = await b.get(people_v1, key.partition, key.keyBytes).then(
-          (r) => r.errorCode === Status.OK,
-          () => false,
+        const asked = authority.requests.length;
+        for (let i = 0; i < 20; i++) await a.get(people_v1, key.partition, key.keyBytes);
+        assert.ok(
+          authority.requests.length - asked <= 2,
+          "cached answers are not asked again per request",
         );
-      }
-      assert.ok(flipped, "client-b is allowed after the authority changed its answer");
-      await assert.rejects(
-        a.get(people_v1, key.partition, key.keyBytes),
-        (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
-      );
-    });
-  } finally {
-    await authority.stop();
-    await pki.cleanup();
-  }
-});
+
+        // Slow: a cached answer is served without waiting for the authority.
+        authority.latencyMs = 1000;
+        const started = performance.now();
+        assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
+        assert.ok(performance.now() - started < 500);
+        authority.latencyMs = 0;
+
+        // Down: keep-last keeps serving the known decision.
+        await authority.stop();
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal((await a.get(people_v1, key.partition, key.keyBytes)).errorCode, Status.OK);
+
+        // Back and changed its mind: the refresh picks it up.
+        authority.rule = (principal) => principal === "client-b";
+        authority.start();
+        let flipped = false;
+        for (let i = 0; i < 40 && !flipped; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          flipped = await b.get(people_v1, key.partition, key.keyBytes).then(
+            (r) => r.errorCode === Status.OK,
+            () => false,
+          );
+        }
+        assert.ok(flipped, "client-b is allowed after the authority changed its answer");
+        // Each isolate refreshes its own cache: within a few refresh intervals every one
+        // denies client-a.
+        let denied = false;
+        for (let i = 0; i < 40 && !denied; i++) {
+          denied = await a.get(people_v1, key.partition, key.keyBytes).then(
+            () => false,
+            (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+          );
+          if (!denied) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(denied, "client-a is denied after the authority changed its answer");
+      });
+    } finally {
+      await authority.stop();
+      await pki.cleanup();
+    }
+  });
+}
 
 Deno.test("read quota answers 429 per store and 503 for the node, and rises live", async () => {
   await withPeopleStore(async (dataDir) => {

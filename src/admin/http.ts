@@ -9,9 +9,11 @@ const log = logger("admin");
 /** What each page shows. `health` decides 200 or 503. */
 export interface AdminPages {
   health(): { ready: boolean; [detail: string]: unknown };
-  status(): unknown;
+  /** May answer later: with worker isolates, it asks each of them. */
+  status(): unknown | Promise<unknown>;
   discovery(): unknown;
-  metrics(): string;
+  /** May answer later: with worker isolates, it merges their metrics. */
+  metrics(): string | Promise<string>;
 }
 
 export interface AdminServer {
@@ -26,7 +28,7 @@ function json(body: unknown, status = 200): Response {
   });
 }
 
-function route(pages: AdminPages, request: Request): Response {
+async function route(pages: AdminPages, request: Request): Promise<Response> {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return json({ error: `Method ${request.method} is not allowed` }, 405);
   }
@@ -36,11 +38,11 @@ function route(pages: AdminPages, request: Request): Response {
       return json(health, health.ready ? 200 : 503);
     }
     case "/status":
-      return json(pages.status());
+      return json(await pages.status());
     case "/discovery":
       return json(pages.discovery());
     case "/metrics":
-      return new Response(pages.metrics(), {
+      return new Response(await pages.metrics(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
     default:

@@ -11,7 +11,7 @@ import { type RialtoServer, startServer, validateConfiguredStores } from "../ser
 const log = logger("serve");
 
 const HELP = `Usage: rialto serve [--config FILE] [--data-dir DIR] [--grpc-port N] [--admin-port N]
-                    [--transport grpc-js|native]
+                    [--transport grpc-js|native] [--workers N]
 
 Serves com.linkedin.venice.protocols.VeniceReadService over gRPC from the Venice data
 dir (<data dir>/rocksdb/<store>_v<N>/<store>_v<N>_<partition>).
@@ -24,6 +24,10 @@ dir (<data dir>/rocksdb/<store>_v<N>/<store>_v<N>_<partition>).
   --admin-port N     overrides admin.port (0 picks a free port)
   --transport T      overrides grpc.transport: grpc-js (the reference) or native
                      (Rialto's own HTTP/2 server on Deno.listen)
+  --workers N        overrides grpc.workers: event loops (worker isolates) serving
+                     the native transport, all accepting on the gRPC port; default
+                     one per CPU, 1 serves from the main isolate alone. Ignored
+                     with grpc-js. Needs --unstable-net (SO_REUSEPORT).
 `;
 
 function port(value: string | undefined, flag: string): number | undefined {
@@ -31,6 +35,15 @@ function port(value: string | undefined, flag: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
     throw new RangeError(`${flag} must be a port number from 0 to 65535, not "${value}"`);
+  }
+  return n;
+}
+
+function workers(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new RangeError(`--workers must be a whole number from 1 to 256, not "${value}"`);
   }
   return n;
 }
@@ -52,6 +65,7 @@ export async function main(args: string[]): Promise<number> {
         "grpc-port": { type: "string" },
         "admin-port": { type: "string" },
         transport: { type: "string" },
+        workers: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -61,6 +75,7 @@ export async function main(args: string[]): Promise<number> {
       grpcPort: port(values["grpc-port"], "--grpc-port"),
       adminPort: port(values["admin-port"], "--admin-port"),
       transport: transport(values.transport),
+      workers: workers(values.workers),
     };
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : error}\n\n${HELP}`);

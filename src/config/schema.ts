@@ -69,8 +69,17 @@ const grpcSchema = z.strictObject({
   host: z.string().min(1).default("0.0.0.0"),
   /** gRPC port (VeniceReadService). 0 picks a free port. Restart-only. */
   port: port.default(7070),
-  /** gRPC server implementation: grpc-js (npm) or the native HTTP/2 one. Restart-only. */
-  transport: z.enum(["grpc-js", "native"]).default("grpc-js"),
+  /**
+   * gRPC server implementation: native (Rialto's HTTP/2 server on Deno.listen, the
+   * default) or grpc-js (the reference and fallback). Restart-only.
+   */
+  transport: z.enum(["grpc-js", "native"]).default("native"),
+  /**
+   * Event loops (worker isolates) serving the native transport, all accepting on the
+   * gRPC port (SO_REUSEPORT); null: one per CPU (navigator.hardwareConcurrency). 1 serves
+   * from the main isolate alone. grpc-js always serves from one isolate. Restart-only.
+   */
+  workers: z.number().int().min(1).max(256).nullable().default(null),
   /** Largest inbound message in bytes (gRPC's default is 4 MiB). */
   maxMessageBytes: positiveInt.default(4194304),
   /** Largest number of keys in one batchGet (Venice's default limit is 500). */
@@ -262,6 +271,7 @@ export interface ConfigOverrides {
   readonly grpcPort?: number;
   readonly adminPort?: number;
   readonly transport?: "grpc-js" | "native";
+  readonly workers?: number;
 }
 
 /** Freezes a value and everything it holds. */
@@ -336,13 +346,14 @@ export function defaultConfig(): RialtoConfig {
 export function applyOverrides(config: RialtoConfig, overrides: ConfigOverrides): RialtoConfig {
   const copy = structuredClone(config) as {
     dataDir: string;
-    grpc: { port: number; transport: string };
+    grpc: { port: number; transport: string; workers: number | null };
     admin: { port: number };
   };
   if (overrides.dataDir !== undefined) copy.dataDir = overrides.dataDir;
   if (overrides.grpcPort !== undefined) copy.grpc.port = overrides.grpcPort;
   if (overrides.adminPort !== undefined) copy.admin.port = overrides.adminPort;
   if (overrides.transport !== undefined) copy.grpc.transport = overrides.transport;
+  if (overrides.workers !== undefined) copy.grpc.workers = overrides.workers;
   return validateConfig(copy, "command-line flags");
 }
 
@@ -351,6 +362,7 @@ export const RESTART_ONLY_FIELDS: readonly string[] = [
   "grpc.host",
   "grpc.port",
   "grpc.transport",
+  "grpc.workers",
   "grpc.tls.enabled",
   "admin.host",
   "admin.port",

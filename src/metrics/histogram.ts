@@ -105,6 +105,15 @@ export class Histogram {
     this.data[bounds.length + 1] += value;
   }
 
+  /** Adds another histogram's `data` (same buckets) into this one: merging isolates. */
+  add(data: ArrayLike<number>): void {
+    const d = this.data;
+    if (data.length !== d.length) {
+      throw new RangeError(`Cannot add a histogram of ${data.length} slots to one of ${d.length}`);
+    }
+    for (let i = 0; i < d.length; i++) d[i] += data[i];
+  }
+
   /** Adds this histogram's data into `into` (same buckets), for totals. */
   addInto(into: Float64Array): void {
     const d = this.data;

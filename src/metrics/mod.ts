@@ -1,5 +1,12 @@
 /** Venice's read metrics, event-loop delay and GC pauses in Prometheus text format. */
-export { PROMETHEUS_CONTENT_TYPE, ReadMetrics, StoreReadMetrics } from "./read_metrics.ts";
+export {
+  PROMETHEUS_CONTENT_TYPE,
+  ReadMetrics,
+  type ReadMetricsSnapshot,
+  renderHistogram,
+  type StoreMetricsSnapshot,
+  StoreReadMetrics,
+} from "./read_metrics.ts";
 export {
   Buckets,
   Counter,

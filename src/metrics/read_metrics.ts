@@ -12,8 +12,8 @@
  * values in a query, or totals count twice.
  *
  * Each store's metrics are preallocated once (`forStore`); recording is plain array
- * arithmetic. Not thread-safe across isolates: each worker would keep its own and the
- * renderer would add them up.
+ * arithmetic. Not thread-safe across isolates: each worker isolate keeps its own, and
+ * the main isolate adds up their `snapshot()`s with `merge()` before rendering.
  */
 import {
   Buckets,
@@ -268,6 +268,18 @@ export function renderHistogram(
   out.push(`${name}_count${braces} ${cumulative}`);
 }
 
+/** One store's metrics as plain data: counters and histograms in `FAMILIES` order. */
+export interface StoreMetricsSnapshot {
+  readonly storeName: string;
+  readonly counters: readonly number[];
+  readonly histograms: readonly Float64Array[];
+}
+
+/** A `ReadMetrics` as plain data that `postMessage` can carry between isolates. */
+export interface ReadMetricsSnapshot {
+  readonly stores: readonly StoreMetricsSnapshot[];
+}
+
 export class ReadMetrics {
   readonly #stores = new Map<string, StoreReadMetrics>();
   readonly #runtime: RuntimeMetrics | null;
@@ -284,6 +296,34 @@ export class ReadMetrics {
       this.#stores.set(storeName, store);
     }
     return store;
+  }
+
+  /** Every store's counters and histograms, copied. */
+  snapshot(): ReadMetricsSnapshot {
+    const stores: StoreMetricsSnapshot[] = [];
+    for (const store of this.#stores.values()) {
+      const counters: number[] = [];
+      const histograms: Float64Array[] = [];
+      for (const family of FAMILIES) {
+        if (family.counter) counters.push(family.counter(store).value);
+        else if (family.histogram) histograms.push(family.histogram(store).data.slice());
+      }
+      stores.push({ storeName: store.storeName, counters, histograms });
+    }
+    return { stores };
+  }
+
+  /** Adds a snapshot (another isolate's) into these metrics: counters and buckets. */
+  merge(snapshot: ReadMetricsSnapshot): void {
+    for (const data of snapshot.stores) {
+      const store = this.forStore(data.storeName);
+      let c = 0;
+      let h = 0;
+      for (const family of FAMILIES) {
+        if (family.counter) family.counter(store).inc(data.counters[c++]);
+        else if (family.histogram) family.histogram(store).add(data.histograms[h++]);
+      }
+    }
   }
 
   /** Prometheus text exposition format 0.0.4 (content type `text/plain; version=0.0.4`). */

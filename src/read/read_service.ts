@@ -19,7 +19,7 @@ import { logger } from "../log.ts";
 import type { ReadMetrics, StoreReadMetrics } from "../metrics/mod.ts";
 import { CorruptValueError, PartitionNotHeldError } from "../storage/errors.ts";
 import { parseResourceName } from "../storage/layout.ts";
-import type { StoreRegistry } from "../storage/registry.ts";
+import type { VersionLookup } from "../storage/registry.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
 import { payloadOf, SCHEMA_ID_BYTES, schemaIdOf } from "../storage/value.ts";
 import { GrpcStatusError, type Peer } from "../transport/types.ts";
@@ -53,7 +53,7 @@ export interface ReadLimits {
 }
 
 export interface ReadServiceOptions {
-  readonly registry: StoreRegistry;
+  readonly registry: VersionLookup;
   readonly limits: ReadLimits;
   readonly gate?: ReadGate;
   readonly metrics?: ReadMetrics;
@@ -68,7 +68,7 @@ class RequestState {
 }
 
 export class ReadService {
-  readonly #registry: StoreRegistry;
+  readonly #registry: VersionLookup;
   #limits: ReadLimits;
   #gate: ReadGate;
   readonly #metrics: ReadMetrics | null;

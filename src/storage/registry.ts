@@ -20,6 +20,26 @@ export interface RegistrySettings {
   readonly overrides: Readonly<Record<string, VersionOverride>>;
 }
 
+/** What the read path needs of a registry: the version serving a resource name. */
+export interface VersionLookup {
+  /** The version serving `resource`, or undefined. Take a lease before reading. */
+  lookup(resource: string): StoreVersion | undefined;
+}
+
+/**
+ * Other isolates that read this registry's databases (worker isolates). The registry
+ * tells them about every version it opens before anything can retire it, and closes a
+ * retired version only once `retire` has resolved (and the adopters' leases are gone).
+ */
+export interface VersionPeers {
+  /** A version was opened and is served from now on. */
+  install(version: StoreVersion): void;
+  /** A version is withdrawn; resolves once no peer will take a new lease on it. */
+  retire(version: StoreVersion): Promise<void>;
+  /** False once every peer isolate has ended (none can hold a lease any more). */
+  readonly running: boolean;
+}
+
 /** What a sync changed. */
 export interface SyncResult {
   readonly opened: string[];
@@ -27,10 +47,11 @@ export interface SyncResult {
   readonly failed: { resource: string; error: string }[];
 }
 
-export class StoreRegistry {
+export class StoreRegistry implements VersionLookup {
   readonly #versions = new Map<string, StoreVersion>();
   readonly #blockCache: BlockCache;
   #settings: RegistrySettings;
+  #peers: VersionPeers | null = null;
   #syncing: Promise<SyncResult> | null = null;
   #closed = false;
 
@@ -52,6 +73,22 @@ export class StoreRegistry {
   /** Store names with at least one open version. */
   storeNames(): string[] {
     return [...new Set(this.versions().map((v) => v.store))].sort();
+  }
+
+  /**
+   * Shares every version, open now and opened later, with `peers` (set once, before
+   * serving). Versions open now are installed at once.
+   */
+  setPeers(peers: VersionPeers): void {
+    if (this.#peers !== null) throw new Error("The registry's peers are already set");
+    this.#peers = peers;
+    for (const version of this.#versions.values()) peers.install(version);
+  }
+
+  #retire(version: StoreVersion): Promise<void> {
+    const peers = this.#peers;
+    if (peers === null) return version.retire();
+    return version.retire(peers.retire(version), () => peers.running);
   }
 
   /** Applies new overrides at once; data-dir changes take effect on the next sync. */
@@ -88,9 +125,10 @@ export class StoreRegistry {
       try {
         const version = StoreVersion.open(found, open, settings.overrides[found.resource]);
         this.#versions.set(found.resource, version);
+        this.#peers?.install(version);
         result.opened.push(found.resource);
         // A version whose partitions changed is replaced; the old one drains first.
-        if (current) void current.retire();
+        if (current) void this.#retire(current);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         result.failed.push({ resource: found.resource, error: message });
@@ -104,7 +142,7 @@ export class StoreRegistry {
       if (present.has(resource)) continue;
       this.#versions.delete(resource);
       result.retired.push(resource);
-      void version.retire();
+      void this.#retire(version);
     }
     if (result.opened.length || result.retired.length) {
       log.info("Store versions: opened {opened}, retired {retired}", {
@@ -133,7 +171,7 @@ export class StoreRegistry {
     await this.#syncing;
     const versions = [...this.#versions.values()];
     this.#versions.clear();
-    await Promise.all(versions.map((v) => v.retire()));
+    await Promise.all(versions.map((v) => this.#retire(v)));
     this.#blockCache.close();
   }
 }

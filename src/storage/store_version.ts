@@ -7,8 +7,15 @@
  * Ownership: the StoreVersion owns its databases. A reader holds a lease (acquire /
  * release) for as long as it uses them; `retire()` withdraws the version and closes the
  * databases once the last lease is released, so no read ever touches a closed handle.
+ *
+ * Worker isolates read the same databases through an adopted copy (`share()` in the
+ * owner, `StoreVersion.adopt` in the worker). Their leases are counted in a
+ * SharedArrayBuffer next to a retired flag: an adopted copy takes a lease by
+ * incrementing the count and then checking the flag (backing out when it is set); the
+ * owner sets the flag first and closes only once the count is 0. With sequentially
+ * consistent Atomics, a worker either sees the flag or the owner sees its lease.
  */
-import { type BlockCache, RocksDB } from "../../ffi/mod.ts";
+import { type BlockCache, RocksDB, type SharedRocksDB } from "../../ffi/mod.ts";
 import {
   CHUNK_SCHEMA_ID,
   CHUNKED_VALUE_MANIFEST_SCHEMA_ID,
@@ -93,6 +100,27 @@ function readMetadata(settings: OpenSettings, onDisk: VersionOnDisk): VersionSet
   }
 }
 
+/** Int32 slots of a version's shared lease state. */
+const SHARED_LEASES = 0;
+const SHARED_RETIRED = 1;
+const SHARED_SLOTS = 2;
+/** How often a retiring owner looks at the shared lease count. */
+const SHARED_DRAIN_POLL_MS = 2;
+
+/** A store version as another isolate of this process adopts it (postMessage-able). */
+export interface SharedStoreVersion {
+  /** Unique among the versions one registry opened (a replaced version gets a new id). */
+  readonly id: number;
+  readonly onDisk: VersionOnDisk;
+  readonly metadata: VersionSettings;
+  /** Indexed by partition id; null where this server does not hold the partition. */
+  readonly dbs: readonly (SharedRocksDB | null)[];
+  /** Int32 [leases held by adopters, retired flag]. */
+  readonly leases: SharedArrayBuffer;
+}
+
+let nextVersionId = 1;
+
 function withSuffix(key: Uint8Array, suffix: Uint8Array): Uint8Array {
   const out = new Uint8Array(key.length + suffix.length);
   out.set(key, 0);
@@ -109,16 +137,30 @@ export class StoreVersion {
   readonly #metadata: VersionSettings;
   /** Indexed by partition id; a hole where this server does not hold the partition. */
   readonly #dbs: (RocksDB | undefined)[];
+  readonly #onDisk: VersionOnDisk;
+  /** This isolate's leases. */
   #leases = 0;
   #retired = false;
   #closed = false;
   #onDrained: (() => void) | null = null;
+  #retiring: Promise<void> | null = null;
+  /** The shared [leases, retired] slots, once shared (owner) or when adopted. */
+  #shared: Int32Array | null;
+  /** True for a copy adopted from another isolate: its databases are not its own. */
+  readonly #adopted: boolean;
+  /** Identifies this version across isolates (see SharedStoreVersion.id). */
+  readonly id: number;
 
   private constructor(
     onDisk: VersionOnDisk,
     metadata: VersionSettings,
     dbs: (RocksDB | undefined)[],
+    adopted: { id: number; leases: SharedArrayBuffer } | null = null,
   ) {
+    this.#onDisk = onDisk;
+    this.id = adopted?.id ?? nextVersionId++;
+    this.#adopted = adopted !== null;
+    this.#shared = adopted === null ? null : new Int32Array(adopted.leases);
     this.resource = onDisk.resource;
     this.store = onDisk.store;
     this.version = onDisk.version;
@@ -149,6 +191,46 @@ export class StoreVersion {
     return version;
   }
 
+  /**
+   * An adopted copy of a version another isolate of this process opened and shared.
+   * It reads the owner's databases; `retire()` on it closes nothing native.
+   */
+  static adopt(shared: SharedStoreVersion, override?: VersionOverride): StoreVersion {
+    const dbs: (RocksDB | undefined)[] = [];
+    shared.dbs.forEach((db, partition) => {
+      if (db !== null && db !== undefined) dbs[partition] = RocksDB.adopt(db);
+    });
+    const version = new StoreVersion(shared.onDisk, shared.metadata, dbs, {
+      id: shared.id,
+      leases: shared.leases,
+    });
+    if (override) version.applyOverride(override);
+    return version;
+  }
+
+  /**
+   * What a worker isolate needs to adopt this version. From now on, `retire()` also
+   * waits for the adopters' leases. Throws once the version is retired.
+   */
+  share(): SharedStoreVersion {
+    if (this.#retired || this.#adopted) {
+      throw new StoreVersionError(`Cannot share store version ${this.resource}: it is retired`);
+    }
+    this.#shared ??= new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
+    return {
+      id: this.id,
+      onDisk: this.#onDisk,
+      metadata: this.#metadata,
+      dbs: Array.from(this.#dbs, (db) => db?.share() ?? null),
+      leases: this.#shared.buffer as SharedArrayBuffer,
+    };
+  }
+
+  /** Leases adopters hold now (0 when never shared). */
+  get sharedLeases(): number {
+    return this.#shared === null ? 0 : Atomics.load(this.#shared, SHARED_LEASES);
+  }
+
   get settings(): VersionSettings {
     return this.#settings;
   }
@@ -171,24 +253,63 @@ export class StoreVersion {
   /** Takes a lease; false once the version is retired (treat it as gone). */
   acquire(): boolean {
     if (this.#retired) return false;
+    if (this.#adopted) {
+      const shared = this.#shared!;
+      Atomics.add(shared, SHARED_LEASES, 1);
+      if (Atomics.load(shared, SHARED_RETIRED) !== 0) {
+        Atomics.sub(shared, SHARED_LEASES, 1);
+        this.#retired = true;
+        return false;
+      }
+    }
     this.#leases++;
     return true;
   }
 
   release(): void {
-    if (--this.#leases === 0 && this.#retired) this.#close();
+    if (this.#adopted) Atomics.sub(this.#shared!, SHARED_LEASES, 1);
+    if (--this.#leases === 0 && this.#retired) this.#onDrained?.();
   }
 
-  /** Withdraws the version; resolves when its databases are closed. */
-  retire(): Promise<void> {
+  /**
+   * Withdraws the version; resolves when its databases are closed: after this isolate's
+   * last lease, after `peersDone` (the adopters have dropped the version), and, once
+   * shared, after the adopters' last lease, unless `adoptersRunning` says no adopter is
+   * left (an isolate that was terminated reads nothing). An adopted copy closes nothing
+   * native. Calling it again returns the same promise.
+   */
+  retire(peersDone?: Promise<void>, adoptersRunning?: () => boolean): Promise<void> {
+    if (this.#retiring !== null) return this.#retiring;
     this.#retired = true;
-    if (this.#leases === 0) {
-      this.#close();
-      return Promise.resolve();
+    if (this.#shared !== null && !this.#adopted) {
+      Atomics.store(this.#shared, SHARED_RETIRED, 1);
     }
-    return new Promise((resolve) => {
-      this.#onDrained = resolve;
-    });
+    const waitsForAdopters = this.#shared !== null && !this.#adopted;
+    if (this.#leases === 0 && peersDone === undefined && !waitsForAdopters) {
+      this.#close();
+      return this.#retiring = Promise.resolve();
+    }
+    return this.#retiring = this.#drain(peersDone, waitsForAdopters, adoptersRunning);
+  }
+
+  async #drain(
+    peersDone: Promise<void> | undefined,
+    waitsForAdopters: boolean,
+    adoptersRunning: (() => boolean) | undefined,
+  ): Promise<void> {
+    if (this.#leases > 0) {
+      await new Promise<void>((resolve) => {
+        this.#onDrained = resolve;
+      });
+    }
+    await peersDone;
+    while (
+      waitsForAdopters && Atomics.load(this.#shared!, SHARED_LEASES) > 0 &&
+      (adoptersRunning?.() ?? true)
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, SHARED_DRAIN_POLL_MS));
+    }
+    this.#close();
   }
 
   get retired(): boolean {
@@ -199,12 +320,15 @@ export class StoreVersion {
     if (this.#closed) return;
     this.#closed = true;
     for (const db of this.#dbs) db?.close();
-    this.#onDrained?.();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Secondary mode: apply what the primary wrote since the last call. */
   catchUp(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#adopted) return;
     for (const db of this.#dbs) db?.tryCatchUpWithPrimary();
   }
 

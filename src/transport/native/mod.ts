@@ -45,6 +45,27 @@ export interface NativeTlsOptions {
  */
 export interface NativeTlsFileOptions extends TlsFiles, CertificateReloadOptions {}
 
+/**
+ * The native transport's TLS from the `grpc.tls` settings: mutual TLS from files, reloaded
+ * when they change; undefined (plaintext) when TLS is off.
+ */
+export function nativeTlsFromSettings(
+  tls: {
+    readonly enabled: boolean;
+    readonly certFile: string | null;
+    readonly keyFile: string | null;
+    readonly caFile: string | null;
+  },
+): NativeTlsFileOptions | undefined {
+  if (!tls.enabled) return undefined;
+  if (!tls.certFile || !tls.keyFile || !tls.caFile) {
+    throw new TypeError(
+      "grpc.tls.certFile, keyFile and caFile are all required when grpc.tls.enabled is true",
+    );
+  }
+  return { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile };
+}
+
 export interface NativeServerOptions {
   /** Interface to listen on; Deno's default ("0.0.0.0") when absent. */
   hostname?: string;
