@@ -23,6 +23,7 @@ import { renderWorkerMetrics, workerCount, WorkerPool } from "./workers/mod.ts";
 import { versionOverrides } from "./storage/overrides.ts";
 import { buildAnnouncements, Discovery, discoveryReport, serverIdentity } from "./discovery/mod.ts";
 import { Admission } from "./read/admission.ts";
+import { readLimits } from "./read/limits.ts";
 import { ReadService } from "./read/read_service.ts";
 import { READ_SERVICE_PATHS, readServiceRouter } from "./read/router.ts";
 import { type RegistrySettings, StoreRegistry } from "./storage/registry.ts";
@@ -194,7 +195,7 @@ export async function startServer(
     }
     const read = new ReadService({
       registry,
-      limits: { maxKeysPerBatch: config.grpc.maxKeysPerBatch },
+      limits: readLimits(config),
       gate: admission,
       metrics,
     });
@@ -280,7 +281,7 @@ export async function startServer(
         registry.updateSettings(registrySettings(next));
         admission.update(next);
         pool?.applyConfig(next);
-        read.setLimits({ maxKeysPerBatch: next.grpc.maxKeysPerBatch });
+        read.setLimits(readLimits(next));
         await discovery.reconfigure(next);
         announce();
       },

@@ -24,6 +24,7 @@ const DEFAULTS = {
     workers: null,
     maxMessageBytes: 4194304,
     maxKeysPerBatch: 500,
+    asyncBatchMinKeys: null,
     tls: { enabled: false, certFile: null, keyFile: null, caFile: null, principal: "subject-cn" },
   },
   admin: { host: "127.0.0.1", port: 7071 },
@@ -93,10 +94,10 @@ Deno.test("an empty file yields every documented default", () => {
 
 Deno.test("every field rejects a value of the wrong type, naming its path", () => {
   const all = leaves(DEFAULTS);
-  assert.equal(all.length, 39, "every leaf of the contract");
+  assert.equal(all.length, 40, "every leaf of the contract");
   for (const [path, value] of all) {
-    // grpc.workers is the one nullable number: 42 would be a valid value there.
-    const bad = path.join(".") === "grpc.workers"
+    // The nullable numbers: 42 would be a valid value there.
+    const bad = ["grpc.workers", "grpc.asyncBatchMinKeys"].includes(path.join("."))
       ? "many"
       : typeof value === "string" || value === null
       ? 42

@@ -39,6 +39,10 @@ const TRANSPORTS = [
   { name: "grpc-js", grpc: { transport: "grpc-js" } },
   { name: "native", grpc: { transport: "native", workers: 1 } },
   { name: "native, 2 workers", grpc: { transport: "native", workers: 2 } },
+  {
+    name: "native, batches on the thread pool",
+    grpc: { transport: "native", workers: 1, asyncBatchMinKeys: 1 },
+  },
 ] as const;
 
 const people = "people_v1";

@@ -84,6 +84,11 @@ const grpcSchema = z.strictObject({
   maxMessageBytes: positiveInt.default(4194304),
   /** Largest number of keys in one batchGet (Venice's default limit is 500). */
   maxKeysPerBatch: positiveInt.default(500),
+  /**
+   * Batch gets of at least this many keys read RocksDB on Deno's blocking thread pool,
+   * so one busy connection's big batches do not hold its event loop; null: never.
+   */
+  asyncBatchMinKeys: positiveInt.nullable().default(null),
   /** Mutual TLS on the gRPC port. */
   tls: section(tlsSchema.prefault({})),
 });

@@ -50,6 +50,11 @@ export const DEFAULT_MAX_KEYS_PER_BATCH = 500;
 
 export interface ReadLimits {
   readonly maxKeysPerBatch: number;
+  /**
+   * Batch gets of at least this many keys read RocksDB on Deno's blocking thread pool
+   * (`getManyAsync`), so the event loop serves other calls meanwhile; 0: never.
+   */
+  readonly asyncBatchMinKeys?: number;
 }
 
 export interface ReadServiceOptions {
@@ -130,7 +135,7 @@ export class ReadService {
     );
   };
 
-  #serve(state: RequestState, body: Uint8Array, start: number): Uint8Array {
+  #serve(state: RequestState, body: Uint8Array, start: number): Uint8Array | Promise<Uint8Array> {
     const view = state.view;
     const isBatch = view.isBatchRequest;
     const resource = view.resourceName();
@@ -139,6 +144,7 @@ export class ReadService {
       return badRequest(`Invalid request resource: ${resource}`);
     }
     const metrics = this.#metrics?.forStore(version.store) ?? null;
+    let leaseMovedToPromise = false;
     try {
       let rcu = 1;
       if (isBatch) {
@@ -162,13 +168,19 @@ export class ReadService {
           metrics?.recordOverCapacity();
           return NODE_OVER_CAPACITY_RESPONSE;
       }
-      return isBatch
-        ? this.#batchGet(view, state.keys, version, metrics, body.length, start)
-        : this.#singleGet(view, version, metrics, body.length, start);
+      if (!isBatch) return this.#singleGet(view, version, metrics, body.length, start);
+      const response = this.#batchGet(view, state.keys, version, metrics, body.length, start);
+      if (response instanceof Uint8Array) return response;
+      // The read continues on the thread pool: the lease goes with it.
+      leaseMovedToPromise = true;
+      return response.then(
+        (bytes) => bytes,
+        (error) => this.#failure(error, metrics, true, start),
+      ).finally(() => version.release());
     } catch (error) {
       return this.#failure(error, metrics, isBatch, start);
     } finally {
-      version.release();
+      if (!leaseMovedToPromise) version.release();
     }
   }
 
@@ -217,34 +229,72 @@ export class ReadService {
     metrics: StoreReadMetrics | null,
     requestBytes: number,
     start: number,
-  ): Uint8Array {
+  ): Uint8Array | Promise<Uint8Array> {
     const count = keys.count;
     const keyList: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) keyList[i] = keys.keyBytes(i);
     const values: (Uint8Array | null)[] = new Array(count);
-    const queryStart = performance.now();
-    version.getMany(keys.partitionId, keyList, values);
-    const queryEnd = performance.now();
-
     const streaming = view.isStreamingRequest;
+    const asyncFrom = this.#limits.asyncBatchMinKeys ?? 0;
+    const queryStart = performance.now();
+    if (asyncFrom > 0 && count >= asyncFrom) {
+      // The shared key table may be reused while RocksDB works: keep copies.
+      const keyIndex = keys.keyIndex.slice(0, count);
+      return version.getManyAsync(keys.partitionId.slice(0, count), keyList, values).then(() =>
+        this.#batchResponse(
+          version,
+          streaming,
+          keyIndex,
+          keyList,
+          values,
+          metrics,
+          requestBytes,
+          start,
+          queryStart,
+        )
+      );
+    }
+    version.getMany(keys.partitionId, keyList, values);
+    return this.#batchResponse(
+      version,
+      streaming,
+      keys.keyIndex,
+      keyList,
+      values,
+      metrics,
+      requestBytes,
+      start,
+      queryStart,
+    );
+  }
+
+  #batchResponse(
+    version: StoreVersion,
+    streaming: boolean,
+    keyIndex: Int32Array,
+    keyList: readonly Uint8Array[],
+    values: readonly (Uint8Array | null)[],
+    metrics: StoreReadMetrics | null,
+    requestBytes: number,
+    start: number,
+    queryStart: number,
+  ): Uint8Array {
+    const queryEnd = performance.now();
+    const count = keyList.length;
     let dataLength = 0;
     let notFound = 0;
     for (let i = 0; i < count; i++) {
       const stored = values[i];
       if (stored !== null) {
         dataLength += multiGetResponseRecordSize(
-          keys.keyIndex[i],
+          keyIndex[i],
           stored.length - SCHEMA_ID_BYTES,
           schemaIdOf(stored),
         );
       } else {
         notFound++;
         if (streaming) {
-          dataLength += multiGetResponseRecordSize(
-            -keys.keyIndex[i] | 0,
-            0,
-            NON_EXISTING_KEY_SCHEMA_ID,
-          );
+          dataLength += multiGetResponseRecordSize(-keyIndex[i] | 0, 0, NON_EXISTING_KEY_SCHEMA_ID);
         }
       }
     }
@@ -263,7 +313,7 @@ export class ReadService {
         pos = writeMultiGetResponseRecord(
           out,
           pos,
-          keys.keyIndex[i],
+          keyIndex[i],
           payloadOf(stored),
           schemaIdOf(stored),
         );
@@ -272,7 +322,7 @@ export class ReadService {
         pos = writeMultiGetResponseRecord(
           out,
           pos,
-          -keys.keyIndex[i] | 0,
+          -keyIndex[i] | 0,
           EMPTY,
           NON_EXISTING_KEY_SCHEMA_ID,
         );

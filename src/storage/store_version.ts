@@ -355,29 +355,73 @@ export class StoreVersion {
     keys: readonly Uint8Array[],
     out: (Uint8Array | null)[],
   ): void {
+    const chunked = this.#settings.chunked;
+    for (const [partition, indices] of this.#groupByPartition(partitions, keys.length)) {
+      const db = this.#db(partition);
+      this.#place(db, chunked, indices, db.multiGet(this.#lookupKeys(chunked, indices, keys)), out);
+    }
+  }
+
+  /**
+   * `getMany` with RocksDB's work on Deno's blocking thread pool, so the event loop
+   * serves other calls meanwhile. Hold the lease until the promise settles.
+   */
+  async getManyAsync(
+    partitions: ArrayLike<number>,
+    keys: readonly Uint8Array[],
+    out: (Uint8Array | null)[],
+  ): Promise<void> {
+    // Settings read once: a reload during the await must not mix key shapes.
+    const chunked = this.#settings.chunked;
+    const groups = [...this.#groupByPartition(partitions, keys.length)];
+    const results = await Promise.all(
+      groups.map(([partition, indices]) =>
+        this.#db(partition).multiGetAsync(this.#lookupKeys(chunked, indices, keys))
+      ),
+    );
+    for (let g = 0; g < groups.length; g++) {
+      const [partition, indices] = groups[g];
+      this.#place(this.#db(partition), chunked, indices, results[g], out);
+    }
+  }
+
+  /** Key positions by partition; throws PartitionNotHeldError before any read. */
+  #groupByPartition(partitions: ArrayLike<number>, count: number): Map<number, number[]> {
     const groups = new Map<number, number[]>();
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < count; i++) {
       const partition = partitions[i];
       this.#db(partition);
       let group = groups.get(partition);
       if (!group) groups.set(partition, group = []);
       group.push(i);
     }
-    const chunked = this.#settings.chunked;
-    for (const [partition, indices] of groups) {
-      const db = this.#db(partition);
-      const lookup = indices.map((i) =>
-        chunked ? withSuffix(keys[i], NON_CHUNK_KEY_SUFFIX) : keys[i]
-      );
-      const values = db.multiGet(lookup);
-      for (let j = 0; j < indices.length; j++) {
-        const stored = values[j];
-        out[indices[j]] = stored === null
-          ? null
-          : chunked
-          ? this.#assemble(db, stored)
-          : this.#plain(stored);
-      }
+    return groups;
+  }
+
+  #lookupKeys(
+    chunked: boolean,
+    indices: readonly number[],
+    keys: readonly Uint8Array[],
+  ): Uint8Array[] {
+    return chunked
+      ? indices.map((i) => withSuffix(keys[i], NON_CHUNK_KEY_SUFFIX))
+      : indices.map((i) => keys[i]);
+  }
+
+  #place(
+    db: RocksDB,
+    chunked: boolean,
+    indices: readonly number[],
+    values: readonly (Uint8Array | null)[],
+    out: (Uint8Array | null)[],
+  ): void {
+    for (let j = 0; j < indices.length; j++) {
+      const stored = values[j];
+      out[indices[j]] = stored === null
+        ? null
+        : chunked
+        ? this.#assemble(db, stored)
+        : this.#plain(stored);
     }
   }
 

@@ -8,6 +8,7 @@ import { loadRocksDB } from "../../ffi/mod.ts";
 import { deepFreeze, type RialtoConfig } from "../config/schema.ts";
 import { logger, setupLogging } from "../log.ts";
 import { ReadMetrics, RuntimeMetrics } from "../metrics/mod.ts";
+import { readLimits } from "../read/limits.ts";
 import { ReadService } from "../read/read_service.ts";
 import { readServiceRouter } from "../read/router.ts";
 import { versionOverrides } from "../storage/overrides.ts";
@@ -42,7 +43,7 @@ class WorkerServer {
     this.gate = new WorkerGate(config, quota, (resource) => this.versions.quotaBucket(resource));
     this.read = new ReadService({
       registry: this.versions,
-      limits: { maxKeysPerBatch: config.grpc.maxKeysPerBatch },
+      limits: readLimits(config),
       gate: this.gate,
       metrics: this.metrics,
     });
@@ -71,7 +72,7 @@ class WorkerServer {
   applyConfig(config: RialtoConfig): void {
     this.versions.applyOverrides(versionOverrides(config));
     this.gate.update(config);
-    this.read.setLimits({ maxKeysPerBatch: config.grpc.maxKeysPerBatch });
+    this.read.setLimits(readLimits(config));
   }
 
   snapshot(): WorkerSnapshot {
