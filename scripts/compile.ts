@@ -18,6 +18,7 @@
  *
  * Exit codes: 0 built, 1 the build failed or cannot run here, 2 usage error.
  */
+import { SERVER_V8_FLAGS } from "../src/runtime_flags.ts";
 import { parseArgs } from "node:util";
 
 /** The targets Rialto ships for (Deno's names). */
@@ -231,6 +232,7 @@ export async function main(args: string[]): Promise<number> {
       "compile",
       "--allow-all",
       "--unstable-net",
+      `--v8-flags=${SERVER_V8_FLAGS}`,
       "--target",
       target,
       "--output",

@@ -6,6 +6,7 @@
  */
 import { createStoreVersion } from "../src/tools/store_create.ts";
 import { setupLogging } from "../src/log.ts";
+import { SERVER_V8_FLAGS } from "../src/runtime_flags.ts";
 
 const DATA_DIR = "./data";
 const STORE = "people";
@@ -76,7 +77,16 @@ async function rialto(...args: string[]): Promise<void> {
 await setupLogging("info");
 await buildDemoStore();
 const server = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-all", "--unstable-net", main, "serve", "--data-dir", DATA_DIR],
+  args: [
+    "run",
+    "--allow-all",
+    "--unstable-net",
+    `--v8-flags=${SERVER_V8_FLAGS}`,
+    main,
+    "serve",
+    "--data-dir",
+    DATA_DIR,
+  ],
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
