@@ -3,15 +3,27 @@
 #   scripts/bootstrap.sh          runtime only: the pinned Deno and librocksdb
 #   scripts/bootstrap.sh --test   also what the test suite talks to (ldb, db_bench,
 #                                 h2load, nghttp, python3-grpcio, ZooKeeper, openssl)
+#   scripts/bootstrap.sh --bench  also what `deno task bench` builds its C load
+#                                 generator with (gcc, libnghttp2-dev) and h2load for
+#                                 --compare-clients; none of the test-only packages
 # Without root it installs nothing from apt and prints the command to run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_packages=(librocksdb7.8 libzstd1)
 test_packages=(rocksdb-tools nghttp2-client python3-grpcio zookeeper openssl curl zstd gzip)
+bench_packages=(gcc libc6-dev libnghttp2-dev nghttp2-client)
 
 want=("${runtime_packages[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_packages[@]}"); fi
+case "${1:-}" in
+  "") ;;
+  --test) want+=("${test_packages[@]}") ;;
+  --bench) want+=("${bench_packages[@]}") ;;
+  *)
+    echo "bootstrap: unknown mode \"$1\" (use --test or --bench)" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for pkg in "${want[@]}"; do

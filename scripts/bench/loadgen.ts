@@ -43,6 +43,11 @@ export interface LoadResult {
   readonly latency: HistogramJson;
   /** Open loop only: actual minus intended send time, ns. */
   readonly sendLag: HistogramJson | null;
+  /**
+   * Open loop, C load generator only: recorded calls that fell due while its in-flight cap
+   * was reached, i.e. sent late because the server had fallen that far behind.
+   */
+  readonly cappedCalls?: number;
   /** CPU time of this process over the recorded window / its wall time (1.0 = one core). */
   readonly clientCpu: number;
 }

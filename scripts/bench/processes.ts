@@ -26,8 +26,8 @@ export function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** `taskset -c <core> <command...>`: the command pinned to one core. */
-export function pinned(core: number, command: string[]): string[] {
+/** `taskset -c <cpus> <command...>`: the command pinned to a core (or a CPU list, "0-1"). */
+export function pinned(core: number | string, command: string[]): string[] {
   return ["taskset", "-c", String(core), ...command];
 }
 
@@ -37,7 +37,7 @@ export function pinned(core: number, command: string[]): string[] {
  */
 export async function startPinnedServer(
   name: string,
-  core: number,
+  core: number | string,
   command: string[],
   logPath: string,
   timeoutMs = 180_000,

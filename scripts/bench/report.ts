@@ -28,6 +28,8 @@ export interface Row {
   readonly serverCpuUsPerCall: number;
   /** Median over rounds, 1.0 = one core busy. */
   readonly clientCpu: number;
+  /** Open loop: calls sent late over all rounds because the in-flight cap was reached. */
+  readonly cappedCalls: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -64,6 +66,7 @@ export function summarize(runs: readonly Run[], scenario: string, target: string
     errorKinds,
     serverCpuUsPerCall: median(mine.map((r) => (r.serverCpuSec * 1e6) / r.result.allCalls)),
     clientCpu: median(mine.map((r) => r.result.clientCpu)),
+    cappedCalls: mine.reduce((sum, r) => sum + (r.result.cappedCalls ?? 0), 0),
   };
 }
 
@@ -90,7 +93,7 @@ export function micros(ns: number): string {
 
 const COLUMNS: readonly [string, number][] = [
   ["scenario", -24],
-  ["server", -8],
+  ["server", -10],
   ["req/s", 9],
   ["keys/s", 10],
   ["p50", 7],
