@@ -15,8 +15,9 @@ import { ReadService } from "../src/read/read_service.ts";
 import { StoreRegistry } from "../src/storage/registry.ts";
 import { validateConfig } from "../src/config/schema.ts";
 import { decodePool } from "./bench/pool.ts";
-import { batchGetPool, ensureStore, keyBytes, RESOURCE, singleGetPool } from "./bench/store.ts";
-import { defaultVenicePartition } from "../src/venice/partitioner.ts";
+import { batchGetPool, ensureStore, RESOURCE, singleGetPool } from "./bench/store.ts";
+import { ClientRequestView } from "../src/codec/messages.ts";
+import { decodeKeyString } from "../src/venice/key_string.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -61,8 +62,10 @@ const peer = { address: "bench", certificate: null };
 const messages = (bytes: Uint8Array) => decodePool(bytes).map((frame) => frame.subarray(5));
 const gets = messages(singleGetPool(spec, 50_000, 1).bytes);
 const batches = messages(batchGetPool(spec, 2_000, 100, 2).bytes);
-const getKeys = Array.from({ length: 50_000 }, (_, i) => keyBytes((i * 7919) % spec.keys));
-const getParts = getKeys.map((k) => defaultVenicePartition(k, spec.partitions));
+// The storage-only case reads exactly the keys of the get requests, in the same order.
+const decoded = gets.map((message) => new ClientRequestView().decode(message));
+const getKeys = decoded.map((view) => decodeKeyString(view.keyString()));
+const getParts = decoded.map((view) => view.partition);
 
 /** Runs `step(i)` for `seconds`; returns µs per call. */
 function measure(step: (i: number) => void): number {

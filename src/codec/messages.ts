@@ -14,6 +14,7 @@
  * does (it switches on the whole tag); strings must be valid UTF-8.
  */
 
+import { allocateMessage } from "./slab.ts";
 import {
   isValidUtf8,
   lengthDelimitedFieldSize,
@@ -330,7 +331,7 @@ export function writeServerResponse(
   h: ServerResponseHeader,
   dataLength: number,
 ): Uint8Array {
-  const out = new Uint8Array(serverResponseSize(h, dataLength));
+  const out = allocateMessage(serverResponseSize(h, dataLength));
   let p = 0;
   const schemaId = h.schemaId ?? 0;
   if (schemaId !== 0) {

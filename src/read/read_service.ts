@@ -23,7 +23,7 @@ import type { VersionLookup } from "../storage/registry.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
 import { payloadOf, SCHEMA_ID_BYTES, schemaIdOf } from "../storage/value.ts";
 import { GrpcStatusError, type Peer } from "../transport/types.ts";
-import { decodeKeyString, KeyStringError } from "../venice/key_string.ts";
+import { decodeKeyStringBytes, KeyStringError } from "../venice/key_string.ts";
 import {
   AvroDecodeError,
   MULTI_GET_PROTOCOL_VERSION,
@@ -191,7 +191,7 @@ export class ReadService {
     requestBytes: number,
     start: number,
   ): Uint8Array {
-    const key = decodeKeyString(view.keyString());
+    const key = decodeKeyStringBytes(view.buf, view.keyStringStart, view.keyStringEnd);
     const queryStart = performance.now();
     const stored = version.get(view.partition, key);
     const end = performance.now();

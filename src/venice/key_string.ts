@@ -123,24 +123,36 @@ function base64UrlDecodedLength(src: string): number {
 
 /** Decodes into `out` (at least `base64UrlDecodedLength(src)` long); returns the length. */
 function base64UrlDecodeInto(src: string, out: Uint8Array): number {
-  const n = src.length;
+  const bytes = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const c = src.charCodeAt(i);
+    // Anything outside Latin-1 is illegal; 0xff decodes as illegal too.
+    bytes[i] = c < 256 ? c : 0xff;
+  }
+  return base64UrlDecodeBytes(bytes, 0, bytes.length, out);
+}
+
+/** Decodes `src[start, end)` into `out`; returns the decoded length. */
+function base64UrlDecodeBytes(src: Uint8Array, start: number, n: number, out: Uint8Array): number {
   let o = 0;
   let bits = 0;
   let shiftto = 18;
-  let i = 0;
+  let i = start;
   for (; i < n; i++) {
-    const c = src.charCodeAt(i);
-    const v = c < 256 ? URL_SAFE_DECODE[c] : -1;
+    const c = src[i];
+    const v = URL_SAFE_DECODE[c];
     if (v < 0) {
       if (c === EQ) {
         // "xx==" or "xxx=": Java checks the second '=' and that nothing follows.
-        if ((shiftto === 6 && (i + 1 >= n || src.charCodeAt(++i) !== EQ)) || shiftto === 18) {
-          throw new KeyStringError(`Invalid base64 key: wrong 4-byte ending unit at ${i}`);
+        if ((shiftto === 6 && (i + 1 >= n || src[++i] !== EQ)) || shiftto === 18) {
+          throw new KeyStringError(`Invalid base64 key: wrong 4-byte ending unit at ${i - start}`);
         }
         i++;
         break;
       }
-      throw new KeyStringError(`Invalid base64 key: illegal character 0x${c.toString(16)} at ${i}`);
+      throw new KeyStringError(
+        `Invalid base64 key: illegal character 0x${c.toString(16)} at ${i - start}`,
+      );
     }
     bits |= v << shiftto;
     shiftto -= 6;
@@ -161,9 +173,33 @@ function base64UrlDecodeInto(src: string, out: Uint8Array): number {
     throw new KeyStringError("Invalid base64 key: last unit does not have enough valid bits");
   }
   if (i < n) {
-    throw new KeyStringError(`Invalid base64 key: unexpected data after padding at ${i}`);
+    throw new KeyStringError(`Invalid base64 key: unexpected data after padding at ${i - start}`);
   }
   return o;
+}
+
+/** "?f=b64", the suffix of every keyString the Fast Client sends. */
+const B64_SUFFIX = textEncoder.encode("?f=b64");
+
+/**
+ * `decodeKeyString` on the UTF-8 bytes `buf[start, end)` of a keyString, without making
+ * a string for the Fast Client's exact shape (`<base64url>?f=b64`, nothing to unescape):
+ * the read path's form. Any other shape takes the general path.
+ */
+export function decodeKeyStringBytes(buf: Uint8Array, start: number, end: number): Uint8Array {
+  const pathEnd = end - B64_SUFFIX.length;
+  let fast = pathEnd >= start;
+  for (let i = 0; fast && i < B64_SUFFIX.length; i++) fast = buf[pathEnd + i] === B64_SUFFIX[i];
+  let dataChars = 0;
+  for (let i = start; fast && i < pathEnd; i++) {
+    const c = buf[i];
+    if (c === 0x3f /* ? */ || c === 0x23 /* # */ || c === 0x25 /* % */ || c >= 0x80) fast = false;
+    else if (c !== EQ) dataChars = i - start + 1;
+  }
+  if (!fast) return decodeKeyString(new TextDecoder().decode(buf.subarray(start, end)));
+  const out = new Uint8Array(Math.floor((dataChars * 3) / 4));
+  const length = base64UrlDecodeBytes(buf, start, pathEnd, out);
+  return length === out.length ? out : out.subarray(0, length);
 }
 
 function latin1(bytes: Uint8Array): string {

@@ -3,6 +3,7 @@ import {
   base64UrlDecode,
   base64UrlEncode,
   decodeKeyString,
+  decodeKeyStringBytes,
   decodeKeyStringInto,
   encodeKeyString,
   KeyStringError,
@@ -91,4 +92,32 @@ Deno.test("decodeKeyStringInto fills a reusable buffer and reports the length", 
     RangeError,
   );
   assert.throws(() => decodeKeyStringInto("AQ+=?f=b64", scratch), KeyStringError);
+});
+
+Deno.test("decodeKeyStringBytes agrees with decodeKeyString on every shape", () => {
+  const inputs = [
+    encodeKeyString(new Uint8Array([0, 1, 2, 250, 251, 252, 253, 254, 255])),
+    encodeKeyString(new Uint8Array([])),
+    encodeKeyString(new Uint8Array([0x3e, 0x3f])),
+    "Bn5-fg==?f=b64",
+    "Bn4_fg?f=b64",
+    "plain-string-key",
+    "percent%20escaped?f=string",
+    "QUJD?x=1&f=b64",
+    "héllo",
+  ];
+  const encoder = new TextEncoder();
+  for (const input of inputs) {
+    const bytes = encoder.encode(`xx${input}yy`);
+    assert.deepEqual(
+      decodeKeyStringBytes(bytes, 2, bytes.length - 2),
+      decodeKeyString(input),
+      input,
+    );
+  }
+  for (const bad of ["not*base64!?f=b64", "QQ=?f=b64", "Q?f=b64"]) {
+    const bytes = encoder.encode(bad);
+    assert.throws(() => decodeKeyStringBytes(bytes, 0, bytes.length), KeyStringError, bad);
+    assert.throws(() => decodeKeyString(bad), KeyStringError, bad);
+  }
 });
