@@ -12,6 +12,11 @@
  * (scripts/bench/loadgen.ts, ~95 µs per call, ~10k calls/s at most) is kept behind
  * --loadgen node. Scenarios alternate the servers A B C A B C; rates are medians over
  * rounds, latencies come from all rounds' histograms merged.
+ *
+ * With --tls each Rialto server also runs as a mutual-TLS twin ("native+mTLS",
+ * "grpc-js+mTLS": grpc.tls on, auth.authorizer static, the bench store's ACL allowing
+ * the bench's client certificate), started next to it and alternated with it, on a
+ * throwaway PKI made in the cache dir.
  */
 import { parseArgs } from "node:util";
 import { setupLogging } from "../src/log.ts";
@@ -32,9 +37,15 @@ import {
   type RequestPool,
   RESOURCE,
   singleGetPool,
+  STORE,
   type StoreSpec,
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
+import { type BenchPki, makeBenchPki } from "./bench/pki.ts";
+
+/** The principal the TLS twins' ACL allows, and one it does not. */
+const TLS_CLIENT_CN = "bench-client";
+const TLS_DENIED_CN = "bench-denied";
 
 const HELP = `Usage: deno task bench [flags]
 
@@ -49,6 +60,12 @@ Servers (names for --targets):
   bare        scripts/bench/bare_grpc_js_server.ts: grpc-js on Deno answering fixed
               replies of the same size, no storage (the transport's own ceiling)
 Rialto runs with quota off.
+With --tls, each native and grpc-js server also runs as "<name>+mTLS": mutual TLS
+(grpc.tls, principal subject-cn), auth.authorizer static, the bench store's ACL
+allowing only CN=${TLS_CLIENT_CN} for get and batchGet; the C load generator speaks
+HTTP/2 over TLS (ALPN h2) with that client certificate. Before the run each one is
+checked: a get and a batch get with that certificate succeed, a get with a certificate
+of CN=${TLS_DENIED_CN} (same CA) is refused with PERMISSION_DENIED. bare stays h2c.
 
 Scenarios (names for --scenarios):
   get-c1       single get, closed loop, 1 call in flight
@@ -82,6 +99,8 @@ Flags:
   --block-cache-mb N  Rialto's block cache (default 1024)
   --cache-dir DIR     where the store, pools, binaries and logs live
                       (default \${TMPDIR:-/tmp}/rialto-bench)
+  --tls               add the mutual-TLS twins (C load generator only); the PKI is
+                      made afresh with openssl in <cache-dir>/pki
   --compare-clients   instead of the table: each client (the C load generator,
                       Node node:http2, h2load) alternated against the trivial C
                       responder (scripts/loadgen/responder.c), get at 64 in flight,
@@ -110,6 +129,7 @@ interface Flags {
   blockCacheMb: number;
   cacheDir: string;
   compareClients: boolean;
+  tls: boolean;
 }
 
 const TARGET_KINDS: readonly TargetKind[] = ["native", "grpc-js", "bare"];
@@ -140,6 +160,7 @@ function parseFlags(args: string[]): Flags | null {
       "block-cache-mb": { type: "string", default: "1024" },
       "cache-dir": { type: "string" },
       "compare-clients": { type: "boolean", default: false },
+      tls: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -177,6 +198,12 @@ function parseFlags(args: string[]): Flags | null {
   }
   const workers = [...new Set(list(values.workers).map((w) => whole("workers", w, 1)))];
   if (workers.length === 0) throw new RangeError("--workers needs at least one count");
+  if (values.tls && loadgen !== "c") {
+    throw new RangeError(`--tls needs the C load generator (--loadgen c)`);
+  }
+  if (values.tls && !targets.some((t) => t !== "bare")) {
+    throw new RangeError(`--tls needs native or grpc-js among --targets`);
+  }
   if (!/^[0-9,-]+$/.test(values["server-cpus"])) {
     throw new RangeError(`--server-cpus must be a CPU list such as 0 or 0-1`);
   }
@@ -199,6 +226,7 @@ function parseFlags(args: string[]): Flags | null {
     blockCacheMb: int("block-cache-mb", 8),
     cacheDir: values["cache-dir"] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench`,
     compareClients: values["compare-clients"],
+    tls: values.tls,
   };
 }
 
@@ -277,11 +305,23 @@ interface Target {
   readonly kind: TargetKind;
   /** rialto serve --workers (native only; null: do not pass the flag). */
   readonly workers: number | null;
+  /** Mutual TLS with the static authorizer (the "+mTLS" twins). */
+  readonly tls: boolean;
+}
+
+/** What the load generator presents to a TLS server. */
+interface TlsClient {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly serverName: string;
 }
 
 /** A started server with what it is. */
 interface Server extends PinnedServer {
   readonly target: Target;
+  /** The bench's allowed client credentials when the server does TLS, else null. */
+  readonly tls: TlsClient | null;
 }
 
 const log = (line: string) => console.error(`bench: ${line}`);
@@ -314,9 +354,16 @@ async function serveTakesWorkers(): Promise<boolean> {
 async function chooseTargets(flags: Flags): Promise<{ targets: Target[]; notes: string[] }> {
   const targets: Target[] = [];
   const notes: string[] = [];
+  // Each Rialto target directly followed by its TLS twin: A A+mTLS B B+mTLS C.
+  const add = (target: Omit<Target, "tls">) => {
+    targets.push({ ...target, tls: false });
+    if (flags.tls && target.kind !== "bare") {
+      targets.push({ ...target, name: `${target.name}+mTLS`, tls: true });
+    }
+  };
   for (const kind of flags.targets) {
     if (kind !== "native") {
-      targets.push({ name: kind, kind, workers: null });
+      add({ name: kind, kind, workers: null });
       continue;
     }
     if (!(await serveTakesWorkers())) {
@@ -325,13 +372,13 @@ async function chooseTargets(flags: Flags): Promise<{ targets: Target[]; notes: 
           `--workers ${flags.workers.join(",")}: this rialto serve has no --workers flag yet`,
         );
       }
-      targets.push({ name: "native", kind, workers: null });
+      add({ name: "native", kind, workers: null });
       notes.push("rialto serve has no --workers flag here: native runs its one event loop");
       continue;
     }
     for (const w of flags.workers) {
       const name = flags.workers.length === 1 && w === 1 ? "native" : `native w${w}`;
-      targets.push({ name, kind, workers: w });
+      add({ name, kind, workers: w });
     }
   }
   return { targets, notes };
@@ -353,7 +400,7 @@ async function machineFacts(
       ? "bare (grpc-js, fixed replies of the same size)"
       : `${t.name} (rialto serve --transport ${t.kind}${
         t.workers === null ? "" : ` --workers ${t.workers}`
-      })`;
+      }${t.tls ? ", mutual TLS, static ACL" : ""})`;
   return [
     `Rialto read benchmark, ${new Date().toISOString()}`,
     `machine   ${cores} cores (${model}), ${(mem.total / 2 ** 30).toFixed(0)} GiB RAM, ` +
@@ -369,6 +416,16 @@ async function machineFacts(
     `${flags.blockCacheMb} MiB, warmed; quota off; data in ${dataDir}`,
     `runs      ${flags.rounds} round(s), servers alternated per scenario; each run ` +
     `${flags.warmup} s unrecorded warm-up, then its recorded seconds x ${flags.scale}`,
+    ...(flags.tls
+      ? [
+        `tls       +mTLS servers: grpc.tls on (client certificate required, principal ` +
+        `subject-cn), auth.authorizer static, stores.${STORE}.acl get and batchGet = ` +
+        `[${TLS_CLIENT_CN}]; throwaway EC P-256 PKI in ${flags.cacheDir}/pki; the load ` +
+        `generator connects over TLS (ALPN h2, --server-name localhost) with ` +
+        `CN=${TLS_CLIENT_CN}, the handshake done once per connection before the run; ` +
+        `bare stays h2c`,
+      ]
+      : []),
   ].join("\n");
 }
 
@@ -394,6 +451,8 @@ interface LoadSpec {
   readonly connections: number;
   readonly seconds: number;
   readonly warmup: number;
+  /** Connect over TLS with these credentials (C load generator only). */
+  readonly tls: TlsClient | null;
 }
 
 interface Loadgen {
@@ -437,6 +496,17 @@ async function cLoadgen(cacheDir: string): Promise<Loadgen> {
         String(s.pool.dataBytes),
         "--keys-per-request",
         String(s.pool.keysPerRequest),
+        ...(s.tls === null ? [] : [
+          "--tls",
+          "--ca",
+          s.tls.caFile,
+          "--cert",
+          s.tls.certFile,
+          "--key",
+          s.tls.keyFile,
+          "--server-name",
+          s.tls.serverName,
+        ]),
       ];
     },
   };
@@ -445,7 +515,11 @@ async function cLoadgen(cacheDir: string): Promise<Loadgen> {
 /** scripts/bench/loadgen.ts, bundled for Node or run by Deno. */
 async function scriptLoadgen(kind: "node" | "deno", cacheDir: string): Promise<Loadgen> {
   const source = new URL("./bench/loadgen.ts", import.meta.url).pathname;
-  const args = (s: LoadSpec) => [
+  const args = (s: LoadSpec) => {
+    if (s.tls !== null) throw new Error("scripts/bench/loadgen.ts does not speak TLS");
+    return scriptArgs(s);
+  };
+  const scriptArgs = (s: LoadSpec) => [
     "--target",
     `127.0.0.1:${s.port}`,
     "--path",
@@ -502,7 +576,7 @@ function makeLoadgen(kind: LoadgenKind, cacheDir: string): Promise<Loadgen> {
 }
 
 function loadSpec(
-  server: PinnedServer,
+  server: PinnedServer & { readonly tls?: TlsClient | null },
   pools: Pools,
   scenario: Pick<Scenario, "pool" | "mode" | "concurrency">,
   flags: Flags,
@@ -519,6 +593,7 @@ function loadSpec(
     connections: flags.connections,
     seconds,
     warmup,
+    tls: server.tls ?? null,
   };
 }
 
@@ -575,20 +650,45 @@ async function startServers(
   dataDir: string,
   cacheDir: string,
 ): Promise<Server[]> {
+  const common = [
+    `dataDir: ${JSON.stringify(dataDir)}`,
+    `storage:`,
+    `  blockCacheBytes: ${flags.blockCacheMb * 1024 * 1024}`,
+    `quota:`,
+    `  enabled: false`,
+    `logging:`,
+    `  level: warning`,
+  ];
   const config = `${cacheDir}/rialto.yaml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `dataDir: ${JSON.stringify(dataDir)}`,
-      `storage:`,
-      `  blockCacheBytes: ${flags.blockCacheMb * 1024 * 1024}`,
-      `quota:`,
-      `  enabled: false`,
-      `logging:`,
-      `  level: warning`,
-      ``,
-    ].join("\n"),
-  );
+  await Deno.writeTextFile(config, [...common, ``].join("\n"));
+  let tlsConfig = "";
+  let tlsClient: TlsClient | null = null;
+  if (targets.some((t) => t.tls)) {
+    const pki = await makeBenchPki(`${cacheDir}/pki`, [TLS_CLIENT_CN, TLS_DENIED_CN]);
+    tlsClient = clientOf(pki, TLS_CLIENT_CN);
+    tlsConfig = `${cacheDir}/rialto-tls.yaml`;
+    await Deno.writeTextFile(
+      tlsConfig,
+      [
+        ...common,
+        `grpc:`,
+        `  tls:`,
+        `    enabled: true`,
+        `    certFile: ${JSON.stringify(pki.server.certFile)}`,
+        `    keyFile: ${JSON.stringify(pki.server.keyFile)}`,
+        `    caFile: ${JSON.stringify(pki.caFile)}`,
+        `    principal: subject-cn`,
+        `auth:`,
+        `  authorizer: static`,
+        `stores:`,
+        `  ${STORE}:`,
+        `    acl:`,
+        `      get: [${JSON.stringify(TLS_CLIENT_CN)}]`,
+        `      batchGet: [${JSON.stringify(TLS_CLIENT_CN)}]`,
+        ``,
+      ].join("\n"),
+    );
+  }
   const servers: Server[] = [];
   try {
     for (const target of targets) {
@@ -596,16 +696,70 @@ async function startServers(
       const server = await startPinnedServer(
         target.name,
         flags.serverCpus,
-        serverCommand(target, flags, config, dataDir),
+        serverCommand(target, flags, target.tls ? tlsConfig : config, dataDir),
         `${cacheDir}/${logName}.log`,
       );
-      servers.push({ ...server, target });
+      servers.push({ ...server, target, tls: target.tls ? tlsClient : null });
     }
   } catch (error) {
     await Promise.all(servers.map((s) => s.stop()));
     throw error;
   }
   return servers;
+}
+
+function clientOf(pki: BenchPki, cn: string): TlsClient {
+  return { caFile: pki.caFile, ...pki.clients[cn], serverName: "localhost" };
+}
+
+/**
+ * Before the run, per TLS server: one get and one batch get with the allowed certificate
+ * must succeed (answers checked as in the run), and one get with the denied principal's
+ * certificate must end in grpc-status 7 (PERMISSION_DENIED). Returns a line per server.
+ */
+async function checkAuthorization(
+  flags: Flags,
+  pools: Pools,
+  loadgen: Loadgen,
+  servers: readonly Server[],
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const server of servers) {
+    if (server.tls === null) continue;
+    const once = async (pool: "get" | "batch", tls: TlsClient) => {
+      const spec = loadSpec(server, pools, { pool, mode: "closed", concurrency: 1 }, flags, 1, 0);
+      const args = [...loadgen.args({ ...spec, tls }), "--requests", "1", "--timeout", "10"];
+      return await runLoad(flags.loadCpu, loadgen.command, args);
+    };
+    const get = await once("get", server.tls);
+    const batch = await once("batch", server.tls);
+    for (const [what, r] of [["get", get], ["batch get", batch]] as const) {
+      if (r.requests !== 1 || r.ok !== 1) {
+        throw new Error(
+          `${server.name}: a ${what} with CN=${TLS_CLIENT_CN}'s certificate was not answered ` +
+            `well: ${JSON.stringify(r.errors)}; see ${server.logPath}`,
+        );
+      }
+    }
+    const pkiDir = `${flags.cacheDir}/pki`;
+    const denied = await once("get", {
+      ...server.tls,
+      certFile: `${pkiDir}/client-${TLS_DENIED_CN}.pem`,
+      keyFile: `${pkiDir}/client-${TLS_DENIED_CN}.key`,
+    });
+    if (denied.ok !== 0 || denied.errors["grpc-7"] !== 1) {
+      throw new Error(
+        `${server.name}: a get with CN=${TLS_DENIED_CN}'s certificate was not refused with ` +
+          `PERMISSION_DENIED: ${denied.ok} ok, errors ${JSON.stringify(denied.errors)}`,
+      );
+    }
+    lines.push(
+      `mtls      ${server.name}: ${get.tls ?? "TLS"}; CN=${TLS_CLIENT_CN} get and batch get ` +
+        `answered (checked), CN=${TLS_DENIED_CN} get refused with grpc-status 7 ` +
+        `(PERMISSION_DENIED)`,
+    );
+  }
+  return lines;
 }
 
 function errorNotes(runs: readonly Run[]): string[] {
@@ -705,6 +859,26 @@ async function runTable(
           `paired rounds); p50 ${
             signed(a.latency.percentile(50) - b.latency.percentile(50))
           } µs; ` +
+          `server CPU/call ${signed((a.serverCpuUsPerCall - b.serverCpuUsPerCall) * 1000)} µs`,
+      );
+    }
+  }
+  for (const s of list) {
+    for (const server of serversOf(s)) {
+      const plain = server.target.tls &&
+        serversOf(s).find((p) =>
+          !p.target.tls && p.target.kind === server.target.kind &&
+          p.target.workers === server.target.workers
+        );
+      if (!plain) continue;
+      const ratio = pairedRatio(runs, s.label, server.name, plain.name);
+      const a = rows.find((r) => r.scenario === s.label && r.target === server.name)!;
+      const b = rows.find((r) => r.scenario === s.label && r.target === plain.name)!;
+      console.log(
+        `${s.label}: ${server.name}/${plain.name} throughput ${(ratio * 100).toFixed(0)}% ` +
+          `(median of paired rounds); p50 ${
+            signed(a.latency.percentile(50) - b.latency.percentile(50))
+          } µs, p99 ${signed(a.latency.percentile(99) - b.latency.percentile(99))} µs; ` +
           `server CPU/call ${signed((a.serverCpuUsPerCall - b.serverCpuUsPerCall) * 1000)} µs`,
       );
     }
@@ -904,6 +1078,9 @@ async function main(): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   try {
+    for (const line of await checkAuthorization(flags, pools, loadgen, servers)) {
+      console.log(line);
+    }
     await runTable(flags, pools, loadgen, servers);
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);

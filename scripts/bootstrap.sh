@@ -4,7 +4,8 @@
 #   scripts/bootstrap.sh --test   also what the test suite talks to (ldb, db_bench,
 #                                 h2load, nghttp, python3-grpcio, ZooKeeper, openssl)
 #   scripts/bootstrap.sh --bench  also what `deno task bench` builds its C load
-#                                 generator with (gcc, libnghttp2-dev) and h2load for
+#                                 generator with (gcc, libnghttp2-dev, libssl-dev for
+#                                 --tls, openssl for its throwaway PKI) and h2load for
 #                                 --compare-clients; none of the test-only packages
 # Without root it installs nothing from apt and prints the command to run instead.
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 runtime_packages=(librocksdb7.8 libzstd1)
 test_packages=(rocksdb-tools nghttp2-client python3-grpcio zookeeper openssl curl zstd gzip)
-bench_packages=(gcc libc6-dev libnghttp2-dev nghttp2-client)
+bench_packages=(gcc libc6-dev libnghttp2-dev libssl-dev openssl nghttp2-client)
 
 want=("${runtime_packages[@]}")
 case "${1:-}" in

@@ -50,6 +50,8 @@ export interface LoadResult {
   readonly cappedCalls?: number;
   /** CPU time of this process over the recorded window / its wall time (1.0 = one core). */
   readonly clientCpu: number;
+  /** C load generator: the TLS version and cipher with --tls ("TLSv1.3 ..."), else null. */
+  readonly tls?: string | null;
 }
 
 interface Options {

@@ -1,6 +1,7 @@
 /**
  * Builds the bench's C programs (scripts/loadgen/: the load generator and the trivial
- * responder) with the system compiler against libnghttp2, once per source version: the
+ * responder) with the system compiler against libnghttp2 (and OpenSSL for the load
+ * generator's --tls), once per source version: the
  * binary is cached outside the repo under a name that carries a hash of its source, so an
  * edit rebuilds it and an unchanged source costs nothing.
  */
@@ -9,8 +10,15 @@
 export type NativeProgram = "loadgen" | "responder";
 
 const NGHTTP2_HEADER = "/usr/include/nghttp2/nghttp2.h";
+const OPENSSL_HEADER = "/usr/include/openssl/ssl.h";
 const MISSING_HELP = "install them with `scripts/bootstrap.sh --bench` " +
-  "(or: apt-get install -y gcc libnghttp2-dev), or run the bench with --loadgen node";
+  "(or: apt-get install -y gcc libnghttp2-dev libssl-dev), or run the bench with --loadgen node";
+
+/** The libraries each program links. */
+const LIBRARIES: Record<NativeProgram, string[]> = {
+  loadgen: ["-lnghttp2", "-lssl", "-lcrypto"],
+  responder: ["-lnghttp2"],
+};
 
 async function sourceHash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -57,7 +65,7 @@ export async function buildNative(program: NativeProgram, cacheDir: string): Pro
   }
   const partial = `${binary}.${Deno.pid}.tmp`;
   const out = await new Deno.Command(cc, {
-    args: ["-O2", "-Wall", "-o", partial, source, "-lnghttp2"],
+    args: ["-O2", "-Wall", "-o", partial, source, ...LIBRARIES[program]],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -66,10 +74,16 @@ export async function buildNative(program: NativeProgram, cacheDir: string): Pro
     const headersMissing = /nghttp2\/nghttp2\.h/.test(stderr) ||
       !(await Deno.stat(NGHTTP2_HEADER).then(() => true, () => false));
     const linkMissing = /cannot find -lnghttp2/.test(stderr);
+    const sslMissing = /openssl\/ssl\.h|cannot find -l(ssl|crypto)/.test(stderr) ||
+      (program === "loadgen" &&
+        !(await Deno.stat(OPENSSL_HEADER).then(() => true, () => false)));
     throw new Error(
       headersMissing || linkMissing
         ? `Cannot build ${source}: libnghttp2's development files (${NGHTTP2_HEADER}, ` +
           `libnghttp2.so) are missing; ${MISSING_HELP}`
+        : sslMissing
+        ? `Cannot build ${source}: OpenSSL's development files (${OPENSSL_HEADER}, ` +
+          `libssl.so) are missing; ${MISSING_HELP}`
         : `${cc} failed to build ${source}:\n${stderr}`,
     );
   }

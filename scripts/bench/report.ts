@@ -107,16 +107,17 @@ const COLUMNS: readonly [string, number][] = [
   ["client CPU", 11],
 ];
 
-function cells(values: readonly string[]): string {
+function cells(values: readonly string[], serverWidth: number): string {
   return values.map((v, i) => {
-    const width = COLUMNS[i][1];
+    const width = i === 1 ? -serverWidth : COLUMNS[i][1];
     return width < 0 ? v.padEnd(-width) : v.padStart(width);
   }).join(" ").trimEnd();
 }
 
 export function formatTable(rows: readonly Row[]): string {
+  const serverWidth = Math.max(-COLUMNS[1][1], ...rows.map((r) => r.target.length));
   const lines = [
-    cells(COLUMNS.map(([name]) => name)),
+    cells(COLUMNS.map(([name]) => name), serverWidth),
     cells([
       "",
       "",
@@ -131,7 +132,7 @@ export function formatTable(rows: readonly Row[]): string {
       "",
       "(µs)",
       "",
-    ]),
+    ], serverWidth),
   ];
   let previous = "";
   for (const r of rows) {
@@ -150,7 +151,7 @@ export function formatTable(rows: readonly Row[]): string {
       thousands(h.count),
       Number.isFinite(r.serverCpuUsPerCall) ? r.serverCpuUsPerCall.toFixed(0) : "-",
       r.sendLag ? "spins" : `${(r.clientCpu * 100).toFixed(0)}%`,
-    ]));
+    ], serverWidth));
     previous = r.scenario;
   }
   return lines.join("\n");

@@ -1,6 +1,10 @@
 /*
- * Rialto's load generator: gRPC unary calls over HTTP/2 (h2c, prior knowledge) on
- * libnghttp2's client session API, plain non-blocking sockets and epoll, one thread.
+ * Rialto's load generator: gRPC unary calls over HTTP/2 on libnghttp2's client session
+ * API, non-blocking sockets and epoll, one thread. Plaintext h2c (prior knowledge) by
+ * default; with --tls, HTTP/2 over TLS (OpenSSL, ALPN "h2") with a client certificate
+ * for mutual TLS. The TLS handshake is done blocking while connecting, before the run;
+ * afterwards the socket is non-blocking and nghttp2 is fed through SSL_read/SSL_write,
+ * whose WANT_READ/WANT_WRITE wait on epoll like recv/send's EAGAIN.
  *
  * It cycles through a pool file of pre-encoded gRPC request frames (the format of
  * scripts/bench/pool.ts: a 4-byte big-endian frame count, then the frames back to back,
@@ -29,7 +33,8 @@
  * Output: one JSON object on stdout (see print_result). Exit 0 when the run completed
  * (failed calls are in "errors"), 1 when it could not run, 2 on bad flags.
  *
- * Build: cc -O2 -o loadgen scripts/loadgen/loadgen.c -lnghttp2   (libnghttp2-dev)
+ * Build: cc -O2 -o loadgen scripts/loadgen/loadgen.c -lnghttp2 -lssl -lcrypto
+ *        (libnghttp2-dev, libssl-dev)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,7 +43,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -212,6 +221,8 @@ typedef struct {
   int keys_per_request;
   double timeout;      /* seconds to wait for stragglers after the window */
   uint64_t spin_ns;    /* open loop: poll instead of sleeping when the next call is this near */
+  int tls;             /* HTTP/2 over TLS with a client certificate */
+  const char *ca_file, *cert_file, *key_file, *server_name;
 } options;
 
 static const char USAGE[] =
@@ -231,7 +242,14 @@ static const char USAGE[] =
     "  --keys-per-request N reported as given, for keys/s (default 1)\n"
     "  --timeout S          wait for answers after the window (default 30)\n"
     "  --spin-us U          open loop: poll rather than sleep when the next call is due\n"
-    "                       within U µs (default 200; 0 = always sleep on a timer)\n";
+    "                       within U µs (default 200; 0 = always sleep on a timer)\n"
+    "  --tls                HTTP/2 over TLS (ALPN h2) instead of h2c; needs --ca, and\n"
+    "                       --cert with --key for mutual TLS\n"
+    "  --ca FILE            PEM CA the server's certificate must chain to\n"
+    "  --cert FILE          PEM client certificate (chain)\n"
+    "  --key FILE           PEM client private key\n"
+    "  --server-name NAME   name (or IP) the server's certificate must carry, sent as SNI\n"
+    "                       when a name (default: --host)\n";
 
 static double parse_number(const char *flag, const char *s, double min) {
   char *end;
@@ -262,7 +280,10 @@ static options parse_options(int argc, char **argv) {
       {"warmup", required_argument, 0, 'w'},      {"rate", required_argument, 0, 'r'},
       {"max-inflight", required_argument, 0, 'i'}, {"min-data", required_argument, 0, 'D'},
       {"keys-per-request", required_argument, 0, 'k'},
-      {"timeout", required_argument, 0, 't'},     {"spin-us", required_argument, 0, 's'},     {"help", no_argument, 0, '?'},
+      {"timeout", required_argument, 0, 't'},     {"spin-us", required_argument, 0, 's'},
+      {"tls", no_argument, 0, 'T'},               {"ca", required_argument, 0, 'A'},
+      {"cert", required_argument, 0, 'C'},        {"key", required_argument, 0, 'K'},
+      {"server-name", required_argument, 0, 'S'}, {"help", no_argument, 0, '?'},
       {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -282,6 +303,11 @@ static options parse_options(int argc, char **argv) {
     case 'k': o.keys_per_request = (int)parse_number("--keys-per-request", optarg, 1); break;
     case 't': o.timeout = parse_number("--timeout", optarg, 0); break;
     case 's': o.spin_ns = (uint64_t)(parse_number("--spin-us", optarg, 0) * 1000); break;
+    case 'T': o.tls = 1; break;
+    case 'A': o.ca_file = optarg; break;
+    case 'C': o.cert_file = optarg; break;
+    case 'K': o.key_file = optarg; break;
+    case 'S': o.server_name = optarg; break;
     default: fputs(USAGE, stderr); exit(2);
     }
   }
@@ -289,6 +315,15 @@ static options parse_options(int argc, char **argv) {
     fprintf(stderr, "loadgen: --port, --path and --pool are required\n%s", USAGE);
     exit(2);
   }
+  if ((o.ca_file || o.cert_file || o.key_file || o.server_name) && !o.tls) {
+    fprintf(stderr, "loadgen: --ca, --cert, --key and --server-name go with --tls\n");
+    exit(2);
+  }
+  if (o.tls && (!o.ca_file || !o.cert_file != !o.key_file)) {
+    fprintf(stderr, "loadgen: --tls needs --ca, and --cert and --key together\n");
+    exit(2);
+  }
+  if (!o.server_name) o.server_name = o.host;
   if (o.connections > 1024 || o.streams > 100000) {
     fprintf(stderr, "loadgen: at most 1024 connections and 100000 streams each\n");
     exit(2);
@@ -421,6 +456,8 @@ typedef struct connection {
   int fd;
   int dead;
   int want_out; /* EPOLLOUT registered */
+  SSL *ssl;     /* NULL: plaintext */
+  int read_wants_write; /* SSL_read said WANT_WRITE: read again once writable */
   nghttp2_session *session;
   call *calls;
   int ncalls;
@@ -431,6 +468,7 @@ typedef struct connection {
 } connection;
 
 static options opt;
+static SSL_CTX *ssl_ctx;
 static connection *conns;
 static int epfd;
 
@@ -634,6 +672,48 @@ static void set_want_out(connection *conn, int want) {
   conn->want_out = want;
 }
 
+/* What went wrong in an SSL call that returned `ret` with SSL_get_error `err`. */
+static const char *tls_failure(int err, int ret) {
+  static char text[256];
+  unsigned long e = ERR_peek_last_error();
+  if (e) {
+    ERR_error_string_n(e, text, sizeof text);
+  } else if (err == SSL_ERROR_SYSCALL) {
+    snprintf(text, sizeof text, "TLS: %s", ret == 0 || errno == 0 ? "unexpected EOF" : strerror(errno));
+  } else {
+    snprintf(text, sizeof text, "TLS error %d", err);
+  }
+  ERR_clear_error();
+  return text;
+}
+
+/*
+ * Writes the pending output through SSL_write (partial writes on, the buffer may move
+ * between retries). Returns 1 when all of it went out; 0 when it waits for the socket
+ * (EPOLLOUT on WANT_WRITE; WANT_READ waits for EPOLLIN, always registered, and flush
+ * runs on every turn of the loop) or the connection was lost.
+ */
+static int tls_send(connection *conn) {
+  while (conn->out_sent < conn->out_len) {
+    size_t left = conn->out_len - conn->out_sent;
+    int w = SSL_write(conn->ssl, conn->out + conn->out_sent, left > INT32_MAX ? INT32_MAX : (int)left);
+    if (w > 0) {
+      conn->out_sent += (size_t)w;
+      continue;
+    }
+    int err = SSL_get_error(conn->ssl, w);
+    if (err == SSL_ERROR_WANT_WRITE) {
+      set_want_out(conn, 1);
+    } else if (err == SSL_ERROR_WANT_READ) {
+      set_want_out(conn, conn->read_wants_write);
+    } else {
+      lose_connection(conn, tls_failure(err, w));
+    }
+    return 0;
+  }
+  return 1;
+}
+
 /* Serializes what the session has to send, and writes as much as the socket takes. */
 static void flush(connection *conn) {
   if (conn->dead) return;
@@ -658,6 +738,7 @@ static void flush(connection *conn) {
     memcpy(conn->out + conn->out_len, chunk, (size_t)n);
     conn->out_len += (size_t)n;
   }
+  if (conn->ssl && !tls_send(conn)) return;
   while (conn->out_sent < conn->out_len) {
     ssize_t w = send(conn->fd, conn->out + conn->out_sent, conn->out_len - conn->out_sent,
                      MSG_NOSIGNAL);
@@ -673,14 +754,43 @@ static void flush(connection *conn) {
     conn->out_sent += (size_t)w;
   }
   conn->out_len = conn->out_sent = 0;
-  set_want_out(conn, 0);
+  set_want_out(conn, conn->read_wants_write);
   if (!nghttp2_session_want_read(conn->session) && !nghttp2_session_want_write(conn->session)) {
     lose_connection(conn, "session ended");
   }
 }
 
+/* Decrypts whatever the socket has (until SSL_read wants more) into the session. */
+static void tls_receive(connection *conn, uint8_t *buf, int cap) {
+  conn->read_wants_write = 0;
+  for (;;) {
+    int r = SSL_read(conn->ssl, buf, cap);
+    if (r <= 0) {
+      int err = SSL_get_error(conn->ssl, r);
+      if (err == SSL_ERROR_WANT_READ) return;
+      if (err == SSL_ERROR_WANT_WRITE) {
+        conn->read_wants_write = 1; /* read again once the socket is writable */
+        set_want_out(conn, 1);
+        return;
+      }
+      lose_connection(conn, err == SSL_ERROR_ZERO_RETURN ? "closed by the server"
+                                                         : tls_failure(err, r));
+      return;
+    }
+    ssize_t used = nghttp2_session_mem_recv(conn->session, buf, (size_t)r);
+    if (used < 0) {
+      lose_connection(conn, nghttp2_strerror((int)used));
+      return;
+    }
+  }
+}
+
 static void receive(connection *conn) {
   static uint8_t buf[256 * 1024];
+  if (conn->ssl) {
+    tls_receive(conn, buf, (int)sizeof buf);
+    return;
+  }
   for (;;) {
     ssize_t r = recv(conn->fd, buf, sizeof buf, 0);
     if (r < 0) {
@@ -702,6 +812,65 @@ static void receive(connection *conn) {
   }
 }
 
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256" of the first connection, for the result. */
+static char tls_description[128];
+
+/* SSL_CTX for --tls: verify the server against --ca, present --cert/--key, offer h2. */
+static void setup_tls(void) {
+  ssl_ctx = SSL_CTX_new(TLS_client_method());
+  if (!ssl_ctx) die("SSL_CTX_new: %s", tls_failure(SSL_ERROR_SSL, 0));
+  SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(ssl_ctx, 1);
+  SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER, NULL);
+  if (SSL_CTX_load_verify_locations(ssl_ctx, opt.ca_file, NULL) != 1) {
+    die("cannot load CA %s: %s", opt.ca_file, tls_failure(SSL_ERROR_SSL, 0));
+  }
+  if (opt.cert_file) {
+    if (SSL_CTX_use_certificate_chain_file(ssl_ctx, opt.cert_file) != 1) {
+      die("cannot load certificate %s: %s", opt.cert_file, tls_failure(SSL_ERROR_SSL, 0));
+    }
+    if (SSL_CTX_use_PrivateKey_file(ssl_ctx, opt.key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ssl_ctx) != 1) {
+      die("cannot load key %s: %s", opt.key_file, tls_failure(SSL_ERROR_SSL, 0));
+    }
+  }
+  static const unsigned char alpn[] = {2, 'h', '2'};
+  if (SSL_CTX_set_alpn_protos(ssl_ctx, alpn, sizeof alpn) != 0) die("cannot set ALPN");
+}
+
+/* The TLS handshake on the still blocking socket; dies unless the server chose h2. */
+static void tls_handshake(connection *conn) {
+  conn->ssl = SSL_new(ssl_ctx);
+  if (!conn->ssl || SSL_set_fd(conn->ssl, conn->fd) != 1) die("SSL_new: out of memory");
+  struct in6_addr ip;
+  int is_ip = inet_pton(AF_INET, opt.server_name, &ip) == 1 ||
+              inet_pton(AF_INET6, opt.server_name, &ip) == 1;
+  if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl), opt.server_name) != 1
+            : SSL_set_tlsext_host_name(conn->ssl, opt.server_name) != 1 ||
+                  SSL_set1_host(conn->ssl, opt.server_name) != 1) {
+    die("cannot set the server name %s", opt.server_name);
+  }
+  int r = SSL_connect(conn->ssl);
+  if (r != 1) {
+    int err = SSL_get_error(conn->ssl, r);
+    long verify = SSL_get_verify_result(conn->ssl);
+    die("TLS handshake with %s:%s failed: %s%s%s", opt.host, opt.port, tls_failure(err, r),
+        verify != X509_V_OK ? "; certificate: " : "",
+        verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "");
+  }
+  const unsigned char *proto;
+  unsigned int proto_len;
+  SSL_get0_alpn_selected(conn->ssl, &proto, &proto_len);
+  if (proto_len != 2 || memcmp(proto, "h2", 2) != 0) {
+    die("the server at %s:%s did not choose ALPN h2", opt.host, opt.port);
+  }
+  if (!tls_description[0]) {
+    snprintf(tls_description, sizeof tls_description, "%s %s", SSL_get_version(conn->ssl),
+             SSL_CIPHER_get_name(SSL_get_current_cipher(conn->ssl)));
+  }
+}
+
 static void open_connection(connection *conn, const struct addrinfo *addr, int slots) {
   conn->fd = socket(addr->ai_family, addr->ai_socktype | SOCK_CLOEXEC, addr->ai_protocol);
   if (conn->fd < 0) die("socket: %s", strerror(errno));
@@ -710,6 +879,7 @@ static void open_connection(connection *conn, const struct addrinfo *addr, int s
   }
   int one = 1;
   setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (ssl_ctx) tls_handshake(conn);
   fcntl(conn->fd, F_SETFL, fcntl(conn->fd, F_GETFL) | O_NONBLOCK);
 
   nghttp2_session_callbacks *cb;
@@ -872,8 +1042,10 @@ static void print_result(double elapsed, double client_cpu, int timed_out) {
   fputs(",\"sendLag\":", out);
   if (opt.rate > 0) hist_print_json(out, &send_lag);
   else fputs("null", out);
-  fprintf(out, ",\"cappedCalls\":%llu,\"clientCpu\":%.4f}\n", (unsigned long long)capped_calls,
+  fprintf(out, ",\"cappedCalls\":%llu,\"clientCpu\":%.4f,", (unsigned long long)capped_calls,
           client_cpu);
+  if (tls_description[0]) fprintf(out, "\"tls\":\"%s\"}\n", tls_description);
+  else fputs("\"tls\":null}\n", out);
   fflush(out);
 }
 
@@ -895,6 +1067,11 @@ int main(int argc, char **argv) {
   request_headers[2].valuelen = strlen(authority);
   request_headers[3].value = (uint8_t *)opt.path;
   request_headers[3].valuelen = strlen(opt.path);
+  if (opt.tls) {
+    setup_tls();
+    request_headers[1].value = (uint8_t *)"https";
+    request_headers[1].valuelen = 5;
+  }
 
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) die("epoll_create1: %s", strerror(errno));
@@ -975,7 +1152,10 @@ int main(int argc, char **argv) {
         continue;
       }
       if (conn->dead) continue;
-      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) receive(conn);
+      if ((events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+          (conn->read_wants_write && (events[i].events & EPOLLOUT))) {
+        receive(conn);
+      }
       if (!conn->dead && (events[i].events & EPOLLOUT)) flush(conn);
     }
     if (!open_loop) {
@@ -999,8 +1179,10 @@ int main(int argc, char **argv) {
     if (!conns[i].dead) {
       nghttp2_session_terminate_session(conns[i].session, NGHTTP2_NO_ERROR);
       flush(&conns[i]);
+      if (conns[i].ssl) SSL_shutdown(conns[i].ssl);
       close(conns[i].fd);
     }
+    if (conns[i].ssl) SSL_free(conns[i].ssl);
     nghttp2_session_del(conns[i].session);
   }
   return 0;
