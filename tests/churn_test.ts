@@ -9,7 +9,9 @@
 import assert from "node:assert/strict";
 import { ReadClient } from "../src/client/read_client.ts";
 import { decodeServerResponse, encodeClientRequest } from "../src/codec/messages.ts";
+import { READ_SERVICE_PATHS } from "../src/read/router.ts";
 import { encodeKeyString } from "../src/venice/key_string.ts";
+import { grpcFrame } from "../scripts/bench/pool.ts";
 import {
   buildReadFixture,
   keyBytes,
@@ -20,19 +22,11 @@ import {
 import { startServe, toolMissing } from "./support/serve_process.ts";
 
 const people = `${PEOPLE.store}_v${PEOPLE.version}`;
-const GET_PATH = "/com.linkedin.venice.protocols.VeniceReadService/get";
+const GET_PATH = READ_SERVICE_PATHS.get;
 
 /** Per h2load run; three runs make 9000 requests over 180 connections. */
 const H2LOAD = { runs: 3, requests: 3000, clients: 60, streamsPerClient: 4 } as const;
 const GRPC_JS_CLIENTS = 30;
-
-/** A gRPC length-prefixed message: no compression flag, 4-byte big-endian length. */
-function grpcFrame(message: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(5 + message.length);
-  new DataView(frame.buffer).setUint32(1, message.length);
-  frame.set(message, 5);
-  return frame;
-}
 
 /** h2load's "requests: N total, N started, N done, N succeeded, ..." line. */
 function h2loadCounts(output: string): Record<string, number> {

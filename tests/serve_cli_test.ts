@@ -17,11 +17,12 @@ import {
   PEOPLE,
   personBytes,
 } from "./support/read_fixture.ts";
+import { READ_SERVICE_PATHS } from "../src/read/router.ts";
 import { runRialto, type ServeProcess, startServe } from "./support/serve_process.ts";
 import { people as peopleRecords } from "./support/stores.ts";
 
 const people = `${PEOPLE.store}_v${PEOPLE.version}`;
-const GET_PATH = "/com.linkedin.venice.protocols.VeniceReadService/get";
+const GET_PATH = READ_SERVICE_PATHS.get;
 const UNAVAILABLE = 14;
 
 const PORTS_0 = ["--grpc-port", "0", "--admin-port", "0"];

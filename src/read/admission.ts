@@ -99,14 +99,7 @@ export class Admission implements ReadGate {
       handle = this.#quota.forStoreVersion(version.resource, version.store);
       this.#handles.set(version.resource, handle);
     }
-    switch (this.#quota.tryAcquire(handle, rcu, isRetry)) {
-      case QuotaVerdict.ALLOWED:
-        return GateVerdict.ADMITTED;
-      case QuotaVerdict.STORE_OVER_QUOTA:
-        return GateVerdict.STORE_OVER_QUOTA;
-      default:
-        return GateVerdict.NODE_OVER_CAPACITY;
-    }
+    return gateVerdictOf(this.#quota.tryAcquire(handle, rcu, isRetry));
   }
 
   /** Frees the quota buckets of versions no longer served. */
@@ -130,6 +123,18 @@ export class Admission implements ReadGate {
       this.#storeNames.set(resource, store);
     }
     return store;
+  }
+}
+
+/** The read gate's verdict for a quota verdict. */
+export function gateVerdictOf(verdict: QuotaVerdict): GateVerdictCode {
+  switch (verdict) {
+    case QuotaVerdict.ALLOWED:
+      return GateVerdict.ADMITTED;
+    case QuotaVerdict.STORE_OVER_QUOTA:
+      return GateVerdict.STORE_OVER_QUOTA;
+    default:
+      return GateVerdict.NODE_OVER_CAPACITY;
   }
 }
 

@@ -5,8 +5,8 @@
  * quota is per server however many workers take its reads.
  */
 import type { RialtoConfig } from "../config/schema.ts";
-import { QuotaVerdict, ReadQuotaView } from "../quota/mod.ts";
-import { Admission } from "../read/admission.ts";
+import { ReadQuotaView } from "../quota/mod.ts";
+import { Admission, gateVerdictOf } from "../read/admission.ts";
 import { GateVerdict, type GateVerdictCode, type ReadGate, type ReadMethod } from "../read/gate.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
 import type { Peer } from "../transport/types.ts";
@@ -54,14 +54,7 @@ export class WorkerGate implements ReadGate {
     const bucket = this.#bucketOf(version.resource);
     // Every installed version comes with its bucket; a version without one is not served.
     if (bucket === undefined) return GateVerdict.NODE_OVER_CAPACITY;
-    switch (this.#quota.tryAcquire(bucket, rcu, isRetry)) {
-      case QuotaVerdict.ALLOWED:
-        return GateVerdict.ADMITTED;
-      case QuotaVerdict.STORE_OVER_QUOTA:
-        return GateVerdict.STORE_OVER_QUOTA;
-      default:
-        return GateVerdict.NODE_OVER_CAPACITY;
-    }
+    return gateVerdictOf(this.#quota.tryAcquire(bucket, rcu, isRetry));
   }
 
   close(): void {
