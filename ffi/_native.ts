@@ -117,26 +117,9 @@ export function sizeT(n: number): bigint {
 
 // ---- Copying bytes out of native memory ----------------------------------------------
 
-// Small results are carved out of shared slabs: `new Uint8Array(n)` costs ~270 ns here
-// (each gets its own backing store), a view on a slab ~25 ns. A result keeps its slab
-// alive, so big values get their own buffer and slabs stay small.
-const SLAB_BYTES = 64 * 1024;
-const SLAB_MAX_VALUE = 4 * 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabOffset = 0;
-
-/** A fresh JS array for `length` bytes; may share its ArrayBuffer with other results. */
-export function allocateResult(length: number): Uint8Array {
-  if (length > SLAB_MAX_VALUE) return new Uint8Array(length);
-  if (slabOffset + length > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabOffset = 0;
-  }
-  const view = new Uint8Array(slab, slabOffset, length);
-  // 8-byte aligned starts keep memcpy on its fast path.
-  slabOffset += (length + 7) & ~7;
-  return view;
-}
+// Results come from the shared slabs of `src/slab.ts` (one allocator for the read path).
+export { allocateBytes as allocateResult } from "../src/slab.ts";
+import { allocateBytes as allocateResult } from "../src/slab.ts";
 
 /** Copies `length` bytes at `source` into `target` (which must be at least that long). */
 export function copyFromNative(

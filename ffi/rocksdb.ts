@@ -8,7 +8,7 @@
  *   small sizes come from a table so no BigInt is allocated per call.
  * - Out-params (`size_t*`, `char**`) are preallocated, shared slots.
  * - Values are copied once with libc `memcpy` through a fast FFI call, into views on a
- *   shared slab (see `allocateResult` in `_native.ts`).
+ *   shared slab (`src/slab.ts`).
  * - `get` uses `rocksdb_get_pinned_cf`: no copy inside RocksDB, one copy into JS.
  */
 
@@ -294,24 +294,9 @@ export class RocksDB {
    * buffer shared with other results: use it, copy it, but do not use its `.buffer`.
    */
   get(key: Uint8Array, columnFamily?: string): Uint8Array | null {
-    const db = this.#db;
-    if (db === null) throw this.#closedError();
-    const cf = columnFamily === undefined
-      ? this.#defaultColumnFamily
-      : this.#columnFamily(columnFamily);
+    const slice = this.#pinned(key, columnFamily);
+    if (slice === null) return null;
     const lib = this.#lib;
-    const slice = lib.rocksdb_get_pinned_cf(
-      db,
-      this.#readOptions,
-      cf,
-      key,
-      sizeT(key.length),
-      errorSlot,
-    );
-    if (slice === null) {
-      if (errorSlot[0] !== 0n) throwPendingError("Cannot read from RocksDB", this.path);
-      return null;
-    }
     try {
       const data = lib.rocksdb_pinnableslice_value(slice, lengthSlot);
       const length = lengthSlot[0];
@@ -329,24 +314,9 @@ export class RocksDB {
    * returned, so the caller can retry with a big enough buffer.
    */
   getInto(key: Uint8Array, target: Uint8Array, columnFamily?: string): number {
-    const db = this.#db;
-    if (db === null) throw this.#closedError();
-    const cf = columnFamily === undefined
-      ? this.#defaultColumnFamily
-      : this.#columnFamily(columnFamily);
+    const slice = this.#pinned(key, columnFamily);
+    if (slice === null) return -1;
     const lib = this.#lib;
-    const slice = lib.rocksdb_get_pinned_cf(
-      db,
-      this.#readOptions,
-      cf,
-      key,
-      sizeT(key.length),
-      errorSlot,
-    );
-    if (slice === null) {
-      if (errorSlot[0] !== 0n) throwPendingError("Cannot read from RocksDB", this.path);
-      return -1;
-    }
     try {
       const data = lib.rocksdb_pinnableslice_value(slice, lengthSlot);
       const length = lengthSlot[0];
@@ -356,6 +326,27 @@ export class RocksDB {
     } finally {
       lib.rocksdb_pinnableslice_destroy(slice);
     }
+  }
+
+  /** The pinned slice of `key`'s value (the caller destroys it), or null when absent. */
+  #pinned(key: Uint8Array, columnFamily: string | undefined): Pointer | null {
+    const db = this.#db;
+    if (db === null) throw this.#closedError();
+    const cf = columnFamily === undefined
+      ? this.#defaultColumnFamily
+      : this.#columnFamily(columnFamily);
+    const slice = this.#lib.rocksdb_get_pinned_cf(
+      db,
+      this.#readOptions,
+      cf,
+      key,
+      sizeT(key.length),
+      errorSlot,
+    );
+    if (slice === null && errorSlot[0] !== 0n) {
+      throwPendingError("Cannot read from RocksDB", this.path);
+    }
+    return slice;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { rawService } from "./support/raw_grpc.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { X509Certificate } from "node:crypto";
@@ -367,18 +368,7 @@ Deno.test("entries nobody asks for are evicted after some refresh rounds", async
 
 // ---------------------------------------------------------------- grpc-js mutual TLS
 
-const identity = (b: Buffer) => b;
-const echoService = {
-  get: {
-    path: "/rialto.test.Echo/get",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-} as const;
+const echoService = rawService("rialto.test.Echo", ["get"]);
 
 interface MtlsServer {
   port: number;

@@ -3,6 +3,7 @@
  * certificates from openssl, real clients (grpc-js, python grpcio, h2load) over real
  * sockets.
  */
+import { rawService } from "./support/raw_grpc.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as tls from "node:tls";
@@ -132,18 +133,8 @@ async function waitFor(what: string, ok: () => boolean, timeoutMs = 5000): Promi
 
 // ---- grpc-js client ----------------------------------------------------------------------
 
-const identity = (b: Buffer) => b;
-const METHODS = ["echo", "big", "peer", "slow"];
 const EchoClient = grpc.makeGenericClientConstructor(
-  Object.fromEntries(METHODS.map((m) => [m, {
-    path: `/test.Echo/${m}`,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  }])),
+  rawService("test.Echo", ["echo", "big", "peer", "slow"]),
   "Echo",
 );
 

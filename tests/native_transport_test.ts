@@ -1,3 +1,4 @@
+import { rawService } from "./support/raw_grpc.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
@@ -155,25 +156,13 @@ async function run(cmd: string, args: string[], stdin?: string) {
 
 // ---- grpc-js client ----------------------------------------------------------------------
 
-const identity = (b: Buffer) => b;
 function grpcJsClient(
   address: string,
   credentials = grpc.credentials.createInsecure(),
   options: grpc.ClientOptions = {},
 ) {
   const methods = ["echo", "asyncEcho", "fail", "crash", "big", "slow", "nope", "peer"];
-  const Client = grpc.makeGenericClientConstructor(
-    Object.fromEntries(methods.map((m) => [m, {
-      path: `/test.Echo/${m}`,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    }])),
-    "Echo",
-  );
+  const Client = grpc.makeGenericClientConstructor(rawService("test.Echo", methods), "Echo");
   return new Client(address, credentials, {
     "grpc.max_receive_message_length": 16 << 20,
     ...options,

@@ -14,7 +14,7 @@
  * does (it switches on the whole tag); strings must be valid UTF-8.
  */
 
-import { allocateMessage } from "./slab.ts";
+import { allocateBytes } from "../slab.ts";
 import {
   isValidUtf8,
   lengthDelimitedFieldSize,
@@ -331,7 +331,7 @@ export function writeServerResponse(
   h: ServerResponseHeader,
   dataLength: number,
 ): Uint8Array {
-  const out = allocateMessage(serverResponseSize(h, dataLength));
+  const out = allocateBytes(serverResponseSize(h, dataLength));
   let p = 0;
   const schemaId = h.schemaId ?? 0;
   if (schemaId !== 0) {

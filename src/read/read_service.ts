@@ -119,14 +119,14 @@ export class ReadService {
       this.#recordDenied(resource);
       throw error;
     }
-    if (authorized === undefined) return this.#serve(state, body, start);
+    if (authorized === undefined) return this.#serve(state, resource, body, start);
     // The answer is not at hand: the shared state may be reused meanwhile, so the rest
     // runs on a fresh decode of the same bytes.
     return authorized.then(
       () => {
         const own = new RequestState();
         own.view.decode(body);
-        return this.#serve(own, body, start);
+        return this.#serve(own, resource, body, start);
       },
       (error) => {
         this.#recordDenied(resource);
@@ -135,10 +135,14 @@ export class ReadService {
     );
   };
 
-  #serve(state: RequestState, body: Uint8Array, start: number): Uint8Array | Promise<Uint8Array> {
+  #serve(
+    state: RequestState,
+    resource: string,
+    body: Uint8Array,
+    start: number,
+  ): Uint8Array | Promise<Uint8Array> {
     const view = state.view;
     const isBatch = view.isBatchRequest;
-    const resource = view.resourceName();
     const version = this.#registry.lookup(resource);
     if (version === undefined || !version.acquire()) {
       return badRequest(`Invalid request resource: ${resource}`);

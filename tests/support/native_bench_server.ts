@@ -5,6 +5,7 @@
  *   deno run -A --unstable-net tests/support/native_bench_server.ts native|grpcjs [port]
  */
 
+import { rawUnaryMethod } from "./raw_grpc.ts";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import { serveNative } from "../../src/transport/native/mod.ts";
@@ -27,18 +28,7 @@ if (kind === "native") {
 } else if (kind === "grpcjs") {
   const server = new grpc.Server();
   const reply = Buffer.from(REPLY);
-  const identity = (b: Buffer) => b;
-  server.addService({
-    get: {
-      path: PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    },
-  }, {
+  server.addService({ get: rawUnaryMethod(PATH) }, {
     get: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, reply),
   });
   const bound = await new Promise<number>((resolve, reject) =>
