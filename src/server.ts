@@ -179,6 +179,18 @@ export async function startServer(
       : (await pool.snapshots()).map((w) => ({ index: w.index, requests: w.requests }));
   const admission = new Admission(config);
   const discovery = Discovery.open(config);
+  /** Stops everything started so far, in reverse order; databases last. */
+  const stopAll = async (graceMs?: number) => {
+    // Withdraw first, so clients stop choosing this server while it drains.
+    await discovery.close();
+    for (const timer of timers) clearInterval(timer);
+    await transport?.close(graceMs);
+    tls?.provider.close();
+    await admin?.close();
+    admission.close();
+    runtime.stop();
+    await registry.close();
+  };
   let identity: ReturnType<typeof serverIdentity> | undefined;
   /** Makes the announcements match what is served now (mode, enabled stores, versions). */
   const announce = () => {
@@ -289,15 +301,7 @@ export async function startServer(
         closing ??= (async () => {
           ready = false;
           unsubscribe?.();
-          // Withdraw first, so clients stop choosing this server while it drains.
-          await discovery.close();
-          for (const timer of timers) clearInterval(timer);
-          await transport!.close();
-          tls?.provider.close();
-          await admin!.close();
-          admission.close();
-          runtime.stop();
-          await registry.close();
+          await stopAll();
           log.info("Stopped");
         })();
         return closing;
@@ -305,14 +309,7 @@ export async function startServer(
     };
     return server;
   } catch (error) {
-    for (const timer of timers) clearInterval(timer);
-    await discovery.close();
-    await transport?.close(0);
-    tls?.provider.close();
-    await admin?.close();
-    admission.close();
-    runtime.stop();
-    await registry.close();
+    await stopAll(0);
     throw error;
   }
 }
