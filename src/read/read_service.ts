@@ -5,7 +5,8 @@
  * between a single get and a batch get.
  *
  * The hot path reuses one decoded-request view, one batch-key table and one response
- * header; it allocates the key bytes, the value copy from RocksDB and the response.
+ * header and decodes a single get's key into one scratch buffer; values and responses
+ * are views on shared slabs (src/slab.ts).
  */
 import {
   ClientRequestView,
@@ -65,6 +66,8 @@ export interface ReadServiceOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Single-get keys up to this size decode without allocating. */
+const KEY_SCRATCH_BYTES = 4096;
 
 /** A request's decoded state; the hot path reuses one, a request that waits gets its own. */
 class RequestState {
@@ -79,6 +82,8 @@ export class ReadService {
   readonly #metrics: ReadMetrics | null;
   readonly #shared = new RequestState();
   readonly #header: ServerResponseHeader = {};
+  /** Where a single get's key is decoded (keys are used before the next request). */
+  readonly #keyScratch = new Uint8Array(KEY_SCRATCH_BYTES);
 
   constructor(options: ReadServiceOptions) {
     this.#registry = options.registry;
@@ -195,7 +200,12 @@ export class ReadService {
     requestBytes: number,
     start: number,
   ): Uint8Array {
-    const key = decodeKeyStringBytes(view.buf, view.keyStringStart, view.keyStringEnd);
+    const key = decodeKeyStringBytes(
+      view.buf,
+      view.keyStringStart,
+      view.keyStringEnd,
+      this.#keyScratch,
+    );
     const queryStart = performance.now();
     const stored = version.get(view.partition, key);
     const end = performance.now();

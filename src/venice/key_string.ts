@@ -185,8 +185,16 @@ const B64_SUFFIX = textEncoder.encode("?f=b64");
  * `decodeKeyString` on the UTF-8 bytes `buf[start, end)` of a keyString, without making
  * a string for the Fast Client's exact shape (`<base64url>?f=b64`, nothing to unescape):
  * the read path's form. Any other shape takes the general path.
+ *
+ * With `scratch` long enough, the key is decoded into it and the result is a view on it,
+ * valid until `scratch` is written again: the hot path then allocates no backing store.
  */
-export function decodeKeyStringBytes(buf: Uint8Array, start: number, end: number): Uint8Array {
+export function decodeKeyStringBytes(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  scratch?: Uint8Array,
+): Uint8Array {
   const pathEnd = end - B64_SUFFIX.length;
   let fast = pathEnd >= start;
   for (let i = 0; fast && i < B64_SUFFIX.length; i++) fast = buf[pathEnd + i] === B64_SUFFIX[i];
@@ -197,7 +205,8 @@ export function decodeKeyStringBytes(buf: Uint8Array, start: number, end: number
     else if (c !== EQ) dataChars = i - start + 1;
   }
   if (!fast) return decodeKeyString(new TextDecoder().decode(buf.subarray(start, end)));
-  const out = new Uint8Array(Math.floor((dataChars * 3) / 4));
+  const bound = Math.floor((dataChars * 3) / 4);
+  const out = scratch !== undefined && scratch.length >= bound ? scratch : new Uint8Array(bound);
   const length = base64UrlDecodeBytes(buf, start, pathEnd, out);
   return length === out.length ? out : out.subarray(0, length);
 }

@@ -114,6 +114,17 @@ Deno.test("decodeKeyStringBytes agrees with decodeKeyString on every shape", () 
       decodeKeyString(input),
       input,
     );
+    const scratch = new Uint8Array(64).fill(0xaa);
+    assert.deepEqual(
+      decodeKeyStringBytes(bytes, 2, bytes.length - 2, scratch),
+      decodeKeyString(input),
+      `${input} (into scratch)`,
+    );
+    assert.deepEqual(
+      decodeKeyStringBytes(bytes, 2, bytes.length - 2, new Uint8Array(1)),
+      decodeKeyString(input),
+      `${input} (scratch too short)`,
+    );
   }
   for (const bad of ["not*base64!?f=b64", "QQ=?f=b64", "Q?f=b64"]) {
     const bytes = encoder.encode(bad);
