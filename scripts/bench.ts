@@ -74,6 +74,10 @@ Scenarios (names for --scenarios):
   get-open     single get, open loop at --rate calls/s against the native servers
                only, latency from the intended send time; NOT VALID when the rate
                was not sustained. Target: p99.99 < 1 ms at 50,000 calls/s.
+               Beside the native servers it runs the machine's floor: the C
+               responder (scripts/loadgen/responder.c) spinning --floor-work-us
+               µs per call, on the same core under the same load, so the tail
+               that this machine and generator impose shows next to Rialto's.
 
 Flags:
   --keys N            store size (default 1000000; e.g. 50000 for a quick run)
@@ -91,6 +95,9 @@ Flags:
   --workers LIST      comma-separated worker counts for the native server, each its
                       own server, e.g. 1,2 (default 1); passed as rialto serve
                       --workers N
+  --floor-work-us LIST
+                      the floor rows' spin per call in µs, comma-separated (default
+                      0: answer at once; C load generator only)
   --scenarios LIST    comma-separated subset of the scenarios
   --loadgen KIND      c (default: scripts/loadgen/loadgen.c on libnghttp2), node or
                       deno (scripts/bench/loadgen.ts on node:http2)
@@ -108,7 +115,7 @@ Flags:
 `;
 
 type LoadgenKind = "c" | "node" | "deno";
-type TargetKind = "native" | "grpc-js" | "bare";
+type TargetKind = "native" | "grpc-js" | "bare" | "floor";
 
 interface Flags {
   keys: number;
@@ -122,6 +129,7 @@ interface Flags {
   connections: number;
   targets: TargetKind[];
   workers: number[];
+  floorWorkUs: number[];
   scenarios: string[] | null;
   loadgen: LoadgenKind;
   serverCpus: string;
@@ -132,6 +140,7 @@ interface Flags {
   tls: boolean;
 }
 
+/** The servers --targets names; the floor rows come with the get-open scenario. */
 const TARGET_KINDS: readonly TargetKind[] = ["native", "grpc-js", "bare"];
 
 function list(value: string | undefined): string[] {
@@ -153,6 +162,7 @@ function parseFlags(args: string[]): Flags | null {
       connections: { type: "string", default: "1" },
       targets: { type: "string", default: TARGET_KINDS.join(",") },
       workers: { type: "string", default: "1" },
+      "floor-work-us": { type: "string", default: "0" },
       scenarios: { type: "string" },
       loadgen: { type: "string", default: "c" },
       "server-cpus": { type: "string", default: "0" },
@@ -197,6 +207,9 @@ function parseFlags(args: string[]): Flags | null {
     }
   }
   const workers = [...new Set(list(values.workers).map((w) => whole("workers", w, 1)))];
+  const floorWorkUs = [
+    ...new Set(list(values["floor-work-us"]).map((w) => whole("floor-work-us", w, 0))),
+  ];
   if (workers.length === 0) throw new RangeError("--workers needs at least one count");
   if (values.tls && loadgen !== "c") {
     throw new RangeError(`--tls needs the C load generator (--loadgen c)`);
@@ -219,6 +232,7 @@ function parseFlags(args: string[]): Flags | null {
     connections: int("connections", 1),
     targets: targets as TargetKind[],
     workers,
+    floorWorkUs,
     scenarios,
     loadgen,
     serverCpus: values["server-cpus"],
@@ -288,7 +302,7 @@ function scenarios(flags: Flags): Scenario[] {
       mode: "open",
       concurrency: 0,
       seconds: 20,
-      kinds: ["native"],
+      kinds: ["native", "floor"],
     },
   ];
   return all.filter((s) => flags.scenarios === null || flags.scenarios.includes(s.id));
@@ -305,6 +319,8 @@ interface Target {
   readonly kind: TargetKind;
   /** rialto serve --workers (native only; null: do not pass the flag). */
   readonly workers: number | null;
+  /** The floor's CPU per call, spun (floor only). */
+  readonly workUs?: number;
   /** Mutual TLS with the static authorizer (the "+mTLS" twins). */
   readonly tls: boolean;
 }
@@ -381,7 +397,19 @@ async function chooseTargets(flags: Flags): Promise<{ targets: Target[]; notes: 
       add({ name, kind, workers: w });
     }
   }
+  const open = flags.scenarios === null || flags.scenarios.includes("get-open");
+  if (open && flags.loadgen === "c") {
+    for (const workUs of flags.floorWorkUs) {
+      targets.push({ name: floorName(workUs), kind: "floor", workers: null, workUs, tls: false });
+    }
+  } else if (open) {
+    notes.push("no floor rows: the C responder is built beside the C load generator only");
+  }
   return { targets, notes };
+}
+
+function floorName(workUs: number): string {
+  return `C, ${workUs} µs/call`;
 }
 
 async function machineFacts(
@@ -398,6 +426,8 @@ async function machineFacts(
   const describe = (t: Target) =>
     t.kind === "bare"
       ? "bare (grpc-js, fixed replies of the same size)"
+      : t.kind === "floor"
+      ? `${t.name} (scripts/loadgen/responder.c --work-us ${t.workUs}, get-open only)`
       : `${t.name} (rialto serve --transport ${t.kind}${
         t.workers === null ? "" : ` --workers ${t.workers}`
       }${t.tls ? ", mutual TLS, static ACL" : ""})`;
@@ -608,7 +638,22 @@ async function measure(
   return { result, serverCpuSec: server.cpuSeconds() - before };
 }
 
-function serverCommand(target: Target, flags: Flags, config: string, dataDir: string): string[] {
+function serverCommand(
+  target: Target,
+  flags: Flags,
+  config: string,
+  dataDir: string,
+  responderBin: string | null,
+): string[] {
+  if (target.kind === "floor") {
+    return [
+      responderBin!,
+      "--data-bytes",
+      String(flags.valueBytes),
+      "--work-us",
+      String(target.workUs ?? 0),
+    ];
+  }
   if (target.kind === "bare") {
     return [
       Deno.execPath(),
@@ -689,6 +734,9 @@ async function startServers(
       ].join("\n"),
     );
   }
+  const responderBin = targets.some((t) => t.kind === "floor")
+    ? await buildNative("responder", cacheDir)
+    : null;
   const servers: Server[] = [];
   try {
     for (const target of targets) {
@@ -696,7 +744,7 @@ async function startServers(
       const server = await startPinnedServer(
         target.name,
         flags.serverCpus,
-        serverCommand(target, flags, target.tls ? tlsConfig : config, dataDir),
+        serverCommand(target, flags, target.tls ? tlsConfig : config, dataDir, responderBin),
         `${cacheDir}/${logName}.log`,
       );
       servers.push({ ...server, target, tls: target.tls ? tlsClient : null });
@@ -790,7 +838,7 @@ async function warmRialtos(
 ): Promise<void> {
   const seconds = Math.min(10, Math.max(2, flags.keys / 100_000));
   for (const server of servers) {
-    if (server.target.kind === "bare") continue;
+    if (server.target.kind === "bare" || server.target.kind === "floor") continue;
     log(`warming ${server.name}'s block cache with batch gets for ${seconds} s`);
     const spec = loadSpec(
       server,
@@ -883,9 +931,23 @@ async function runTable(
       );
     }
   }
+  const floors = new Map(
+    servers.filter((s) => s.target.kind === "floor").map((s) => [s.name, s.target.workUs ?? 0]),
+  );
   for (const r of rows) {
     if (!r.sendLag) continue;
     const p9999 = r.latency.percentile(99.99);
+    const workUs = floors.get(r.target);
+    if (workUs !== undefined) {
+      console.log(
+        `${r.scenario} / ${r.target}: the machine's floor, a C server (responder.c) that ` +
+          `spins ${workUs} µs per call and does nothing else (no GC, no runtime; its CPU per ` +
+          `call is mostly the two socket calls): p99 ` +
+          `${micros(r.latency.percentile(99))} µs, p99.99 ${micros(p9999)} µs; a server ` +
+          `on this core, fed by this generator, can not expect a shorter tail at this rate`,
+      );
+      continue;
+    }
     const sustained = r.requestsPerSec >= SUSTAINED_SHARE * flags.rate && r.errors === 0 &&
       r.cappedCalls === 0;
     console.log(

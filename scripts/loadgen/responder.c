@@ -6,7 +6,11 @@
  * reads no request body and does no other work, so it answers far faster than any real
  * server; whatever rate a client reaches against it is the client's own limit.
  *
- *   responder [--port N] [--data-bytes 100]
+ *   responder [--port N] [--data-bytes 100] [--work-us 0]
+ *
+ * --work-us spins that many microseconds of CPU per request before answering: a server
+ * with a given service time and nothing else (no GC, no runtime), to show what queueing
+ * alone does to a tail on this machine at a fixed offered rate.
  *
  * Prints {"event":"listening","grpcPort":N} on stdout once it listens (as `rialto serve`
  * does); runs until killed.
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_REPLY 16384 /* one DATA frame at the default SETTINGS_MAX_FRAME_SIZE */
@@ -33,6 +38,13 @@
 static uint8_t reply[MAX_REPLY];
 static size_t reply_len;
 static int epfd;
+static uint64_t work_ns;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 typedef struct {
   int fd;
@@ -101,6 +113,11 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
   (void)user_data;
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    if (work_ns > 0) {
+      uint64_t until = now_ns() + work_ns;
+      while (now_ns() < until) {
+      }
+    }
     nghttp2_data_provider provider = {.read_callback = read_reply};
     nghttp2_submit_response(session, frame->hd.stream_id, response_headers, 2, &provider);
   }
@@ -186,8 +203,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
     else if (strcmp(argv[i], "--data-bytes") == 0 && i + 1 < argc) data_bytes = atol(argv[++i]);
-    else {
-      fprintf(stderr, "Usage: responder [--port N] [--data-bytes N]\n");
+    else if (strcmp(argv[i], "--work-us") == 0 && i + 1 < argc) {
+      work_ns = (uint64_t)(atof(argv[++i]) * 1000);
+    } else {
+      fprintf(stderr, "Usage: responder [--port N] [--data-bytes N] [--work-us N]\n");
       return 2;
     }
   }
