@@ -18,6 +18,7 @@ import { decodePool } from "./bench/pool.ts";
 import { batchGetPool, ensureStore, RESOURCE, singleGetPool } from "./bench/store.ts";
 import { ClientRequestView } from "../src/codec/messages.ts";
 import { decodeKeyString } from "../src/venice/key_string.ts";
+import { MultiGetRequestKeys } from "../src/venice/multiget.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -66,6 +67,15 @@ const batches = messages(batchGetPool(spec, 2_000, 100, 2).bytes);
 const decoded = gets.map((message) => new ClientRequestView().decode(message));
 const getKeys = decoded.map((view) => decodeKeyString(view.keyString()));
 const getParts = decoded.map((view) => view.partition);
+// Likewise for the batches: their keys and partitions, copied out of the requests.
+const batchKeys = batches.map((message) => {
+  const keys = new MultiGetRequestKeys().parse(new ClientRequestView().decode(message).keyBytes());
+  return {
+    partitions: keys.partitionId.slice(0, keys.count),
+    keys: Array.from({ length: keys.count }, (_, i) => keys.keyBytes(i).slice()),
+  };
+});
+const batchOut: (Uint8Array | null)[] = new Array(100);
 
 /** Runs `step(i)` for `seconds`; returns µs per call. */
 function measure(step: (i: number) => void): number {
@@ -83,6 +93,12 @@ const cases: [string, (i: number) => void][] = [
   ["storage get (StoreVersion.get)", (i) => {
     version.acquire();
     version.get(getParts[i % getKeys.length], getKeys[i % getKeys.length]);
+    version.release();
+  }],
+  ["storage getMany of 100 (StoreVersion.getMany)", (i) => {
+    const batch = batchKeys[i % batchKeys.length];
+    version.acquire();
+    version.getMany(batch.partitions, batch.keys, batchOut);
     version.release();
   }],
   ["ReadService get, no gate or metrics", (i) => void bare.handle(gets[i % gets.length], peer)],

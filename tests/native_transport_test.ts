@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import { type NativeLimits, serveNative } from "../src/transport/native/mod.ts";
-import { HpackDecoder } from "../src/transport/native/hpack.ts";
+import { encodeInteger, HpackDecoder } from "../src/transport/native/hpack.ts";
 import { huffmanDecode, huffmanEncode } from "../src/transport/native/huffman.ts";
 import { parseGrpcTimeout, percentEncode } from "../src/transport/native/grpc_wire.ts";
 import {
@@ -1116,6 +1116,48 @@ Deno.test("HPACK decoder: RFC 7541 C.4 requests with Huffman coding and a shared
   ]);
   assert.equal(decoder.dynamicTableSize, 164);
   assert.equal(decoder.dynamicTableLength, 3);
+});
+
+Deno.test("HPACK decoder: repeated literal values (nghttp2's :path) decode the same each time", () => {
+  const decoder = new HpackDecoder(4096);
+  const decode = (bytes: number[]) => {
+    const fields: [string, string][] = [];
+    const block = Uint8Array.from(bytes);
+    assert.equal(
+      decoder.decode(block, 0, block.length, { onHeader: (n, v) => fields.push([n, v]) }, 1 << 16),
+      0,
+    );
+    return { fields, malformed: decoder.malformed };
+  };
+  const literal = (value: string, huffman: boolean) => {
+    const out: number[] = [];
+    encodeInteger(out, 4, 4, 0); // literal without indexing, name :path (static index 4)
+    const raw = Uint8Array.from(value, (c) => c.charCodeAt(0));
+    const bytes = huffman ? huffmanEncode(raw) : raw;
+    out.push((huffman ? 0x80 : 0) | bytes.length, ...bytes);
+    return out;
+  };
+  const paths = ["/svc/get", "/svc/put", "/svc/get", "/svc/batchGet", "/a", "/b", "/c", "/svc/get"];
+  for (let round = 0; round < 3; round++) {
+    for (const path of paths) {
+      for (const huffman of [true, false]) {
+        assert.deepEqual(decode(literal(path, huffman)), {
+          fields: [[":path", path]],
+          malformed: false,
+        });
+      }
+    }
+  }
+  // Same length and flag, one octet apart: each its own value. An invalid value is flagged
+  // every time it comes, never remembered as valid.
+  assert.deepEqual(decode(literal("/svc/gex", false)).fields, [[":path", "/svc/gex"]]);
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(decode(literal("/svc\x00get", false)), {
+      fields: [[":path", "/svc\x00get"]],
+      malformed: true,
+    });
+  }
+  assert.equal(decoder.dynamicTableLength, 0);
 });
 
 Deno.test("Huffman: every byte value round-trips; bad padding and EOS are rejected", () => {

@@ -113,9 +113,50 @@ export type HpackErrorCode = typeof HpackError[keyof typeof HpackError];
 const ENTRY_OVERHEAD = 32;
 
 /**
+ * The last few literal values decoded, by their encoded octets: nghttp2 (h2load, curl,
+ * nghttp) never indexes `:path`, so each of its calls repeats the same literal, and a
+ * match costs a byte compare instead of Huffman decoding, validation and a new string.
+ */
+class LiteralCache {
+  static readonly ENTRIES = 4;
+  static readonly MAX_OCTETS = 128;
+  readonly #octets = new Uint8Array(LiteralCache.ENTRIES * LiteralCache.MAX_OCTETS);
+  // Encoded length with the Huffman flag folded in (length * 2 + huffman); -1 when empty.
+  readonly #keys = new Int32Array(LiteralCache.ENTRIES).fill(-1);
+  readonly #values: string[] = new Array<string>(LiteralCache.ENTRIES).fill("");
+  #next = 0;
+
+  /** The cached value of the literal `block[start, start + length)`, or undefined. */
+  find(block: Uint8Array, start: number, length: number, huffman: boolean): string | undefined {
+    if (length > LiteralCache.MAX_OCTETS) return undefined;
+    const key = length * 2 + (huffman ? 1 : 0);
+    const octets = this.#octets;
+    for (let e = 0; e < LiteralCache.ENTRIES; e++) {
+      if (this.#keys[e] !== key) continue;
+      const base = e * LiteralCache.MAX_OCTETS;
+      let i = 0;
+      while (i < length && octets[base + i] === block[start + i]) i++;
+      if (i === length) return this.#values[e];
+    }
+    return undefined;
+  }
+
+  /** Remembers a valid literal and its value, replacing the oldest entry. */
+  remember(block: Uint8Array, start: number, length: number, huffman: boolean, value: string) {
+    if (length > LiteralCache.MAX_OCTETS) return;
+    const e = this.#next;
+    this.#next = (e + 1) % LiteralCache.ENTRIES;
+    this.#octets.set(block.subarray(start, start + length), e * LiteralCache.MAX_OCTETS);
+    this.#keys[e] = length * 2 + (huffman ? 1 : 0);
+    this.#values[e] = value;
+  }
+}
+
+/**
  * One decoder per connection. Field names and values are decoded once into strings and
  * kept as strings in the dynamic table, so a request whose fields are all indexed (what
- * nghttp2, grpc-js and grpc-core send after the first call) costs no string building.
+ * grpc-java, grpc-js and grpc-core send after the first call) costs no string building;
+ * repeated literal values hit a small cache.
  */
 export class HpackDecoder {
   /** SETTINGS_HEADER_TABLE_SIZE this endpoint advertised: the ceiling for updates. */
@@ -131,6 +172,7 @@ export class HpackDecoder {
   #mask: number;
   #scratch = new Uint8Array(256);
   #pos = 0;
+  readonly #literals = new LiteralCache();
 
   /** Set by `decode`: the fields' octet count plus 32 each (RFC 9113 §6.5.2) exceeded the cap. */
   listTooLarge = false;
@@ -271,6 +313,10 @@ export class HpackDecoder {
       return null;
     }
     this.#pos = start + length;
+    if (!isName) {
+      const cached = this.#literals.find(block, start, length, huffman);
+      if (cached !== undefined) return cached;
+    }
     let bytes: Uint8Array;
     let from: number;
     let to: number;
@@ -290,8 +336,14 @@ export class HpackDecoder {
       from = start;
       to = start + length;
     }
-    if (isName ? !validName(bytes, from, to) : !validValue(bytes, from, to)) this.malformed = true;
-    return latin1(bytes, from, to);
+    if (isName) {
+      if (!validName(bytes, from, to)) this.malformed = true;
+      return latin1(bytes, from, to);
+    }
+    const value = latin1(bytes, from, to);
+    if (validValue(bytes, from, to)) this.#literals.remember(block, start, length, huffman, value);
+    else this.malformed = true;
+    return value;
   }
 
   /** Ring slot of dynamic index (62 = newest), or -1 when out of range. */
