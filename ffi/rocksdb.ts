@@ -74,6 +74,11 @@ export interface OpenOptions {
    * each database a small cache of its own.
    */
   readonly blockCache?: BlockCache;
+  /**
+   * Data block size of the table files this database writes (RocksDB's default, 4 KiB,
+   * when absent). Reading uses whatever size each file was written with.
+   */
+  readonly blockSizeBytes?: number;
   /** Bloom filter bits per key for full filters; 0 turns filters off. Default 10. */
   readonly bloomBitsPerKey?: number;
   /**
@@ -658,6 +663,10 @@ function validateOpenOptions(path: string, mode: OpenMode, options: OpenOptions)
   if (mode === "secondary" && !options.secondaryPath) {
     throw new TypeError(`Opening RocksDB "${path}" as a secondary needs a secondaryPath`);
   }
+  const blockSize = options.blockSizeBytes;
+  if (blockSize !== undefined && !(Number.isSafeInteger(blockSize) && blockSize > 0)) {
+    throw new RangeError(`blockSizeBytes must be a whole number > 0, got ${blockSize}`);
+  }
   const bits = options.bloomBitsPerKey;
   if (bits !== undefined && !(Number.isFinite(bits) && bits >= 0)) {
     throw new RangeError(`bloomBitsPerKey must be a number >= 0, got ${bits}`);
@@ -690,6 +699,9 @@ function buildOptions(lib: Native, mode: OpenMode, options: OpenOptions): Pointe
 
   const table = lib.rocksdb_block_based_options_create()!;
   if (cache !== null) lib.rocksdb_block_based_options_set_block_cache(table, cache);
+  if (options.blockSizeBytes !== undefined) {
+    lib.rocksdb_block_based_options_set_block_size(table, BigInt(options.blockSizeBytes));
+  }
   const bits = options.bloomBitsPerKey ?? 10;
   if (bits > 0) {
     // The table options take ownership of the policy.

@@ -120,6 +120,11 @@ export const ROCKSDB_SYMBOLS = {
     parameters: ["pointer", /* options */ "pointer" /* filter_policy (ownership taken) */],
     result: "void",
   },
+  /** void rocksdb_block_based_options_set_block_size(rocksdb_block_based_table_options_t*, size_t) */
+  rocksdb_block_based_options_set_block_size: {
+    parameters: ["pointer", /* options */ "usize" /* block_size */],
+    result: "void",
+  },
   /** void rocksdb_block_based_options_set_cache_index_and_filter_blocks(rocksdb_block_based_table_options_t*, unsigned char) */
   rocksdb_block_based_options_set_cache_index_and_filter_blocks: {
     parameters: ["pointer", /* options */ "u8" /* v */],

@@ -352,7 +352,44 @@ Deno.test("option mistakes are rejected before touching the disk", () =>
       () => RocksDB.open(`${dir}/db`, { mode: "read-only", createColumnFamilies: ["x"] }),
       TypeError,
     );
+    assert.throws(
+      () => RocksDB.open(`${dir}/db`, { mode: "read-write", blockSizeBytes: 0 }),
+      RangeError,
+    );
     assert.throws(() => new BlockCache(0), RangeError);
+  }));
+
+Deno.test("blockSizeBytes sets the data block size of the files written", () =>
+  withTempDir(async (dir) => {
+    const recordedBlockSize = async (path: string) => {
+      for await (const entry of Deno.readDir(path)) {
+        if (!entry.name.startsWith("OPTIONS-")) continue;
+        const options = await Deno.readTextFile(`${path}/${entry.name}`);
+        return Number(options.match(/^\s*block_size=(\d+)$/m)?.[1]);
+      }
+      return NaN;
+    };
+    for (
+      const [name, blockSizeBytes, expected] of [["default", undefined, 4096], [
+        "venice",
+        16384,
+        16384,
+      ]] as const
+    ) {
+      const path = `${dir}/${name}`;
+      {
+        using db = RocksDB.open(path, {
+          mode: "read-write",
+          createIfMissing: true,
+          blockSizeBytes,
+        });
+        for (let i = 0; i < 1000; i++) db.put(bytes(`k${i}`), bytes(`v${i}`.repeat(20)));
+        db.flush();
+      }
+      assert.equal(await recordedBlockSize(path), expected, name);
+      using reader = RocksDB.open(path, { mode: "read-only" });
+      assert.equal(text(reader.get(bytes("k999"))), "v999".repeat(20));
+    }
   }));
 
 Deno.test("a secondary sees the primary's writes only after catching up", () =>

@@ -195,11 +195,16 @@ Deno.test("every partition gets a database, even an empty one", async () => {
       [...Array.from({ length: 8 }, (_, p) => `tiny_v1_${p}`), "tiny_v1_1000000000"].sort(),
     );
     for (let p = 0; p < 8; p++) {
-      using db = RocksDB.open(partitionDir(dataDir, "tiny_v1", p));
+      const dir = partitionDir(dataDir, "tiny_v1", p);
+      using db = RocksDB.open(dir);
       assert.equal(
         [...db.iterate()].length,
         p === defaultVenicePartition(avroBytes(keyType, "person-0"), 8) ? 1 : 0,
       );
+      // Written with a Venice server's data block size (16 KiB), not RocksDB's 4 KiB.
+      const options = (await listNames(dir)).find((name) => name.startsWith("OPTIONS-"));
+      const text = await Deno.readTextFile(`${dir}/${options}`);
+      assert.match(text, /^\s*block_size=16384$/m, dir);
     }
   });
 });

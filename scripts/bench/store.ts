@@ -31,8 +31,10 @@ export interface StoreSpec {
 
 /** What is cached next to the data, so that a dir built with other settings is rebuilt. */
 const MARKER = "bench-store.json";
+/** Bumped when `rialto store create` writes differently (2: Venice's 16 KiB blocks). */
+const BUILD = 2;
 
-async function readMarker(dataDir: string): Promise<StoreSpec | null> {
+async function readMarker(dataDir: string): Promise<(StoreSpec & { build?: number }) | null> {
   try {
     return JSON.parse(await Deno.readTextFile(`${dataDir}/${MARKER}`));
   } catch {
@@ -40,8 +42,8 @@ async function readMarker(dataDir: string): Promise<StoreSpec | null> {
   }
 }
 
-function sameSpec(a: StoreSpec | null, b: StoreSpec): boolean {
-  return a !== null && a.keys === b.keys && a.valueBytes === b.valueBytes &&
+function sameSpec(a: (StoreSpec & { build?: number }) | null, b: StoreSpec): boolean {
+  return a !== null && a.build === BUILD && a.keys === b.keys && a.valueBytes === b.valueBytes &&
     a.partitions === b.partitions;
 }
 
@@ -127,7 +129,7 @@ export async function ensureStore(
   if (created.records !== spec.keys) {
     throw new Error(`Built ${created.records} records, expected ${spec.keys}`);
   }
-  await Deno.writeTextFile(`${dataDir}/${MARKER}`, JSON.stringify(spec));
+  await Deno.writeTextFile(`${dataDir}/${MARKER}`, JSON.stringify({ ...spec, build: BUILD }));
   log(`built ${created.resource} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return true;
 }

@@ -58,6 +58,12 @@ const PROGRESS_EVERY_LINES = 1024;
  * table format the version was built with. We build block-based tables; a Venice server
  * reads a missing key as `true` (plain table), so the key is written.
  */
+/**
+ * The data block size a Venice server writes with: `rocksdb.sst.file.block.size.in.bytes`,
+ * default 16 KiB (RocksDBServerConfig; RocksDBStoragePartition sets it on its
+ * BlockBasedTableConfig). RocksDB's own default is 4 KiB.
+ */
+const VENICE_BLOCK_SIZE_BYTES = 16 * 1024;
 const ROCKSDB_CONFIG_FILE = "rocksdbConfig";
 const ROCKSDB_CONFIG = "rocksdb.plain.table.format.enabled=false\n";
 
@@ -267,7 +273,11 @@ class PartitionWriter {
   nextSequence = 1;
 
   constructor(path: string) {
-    this.db = RocksDB.open(path, { mode: "read-write", createIfMissing: true });
+    this.db = RocksDB.open(path, {
+      mode: "read-write",
+      createIfMissing: true,
+      blockSizeBytes: VENICE_BLOCK_SIZE_BYTES,
+    });
   }
 
   /**
@@ -478,7 +488,11 @@ function writeMetadataPartition(
   path: string,
   state: Parameters<typeof encodeStoreVersionState>[0],
 ): void {
-  const db = RocksDB.open(path, { mode: "read-write", createIfMissing: true });
+  const db = RocksDB.open(path, {
+    mode: "read-write",
+    createIfMissing: true,
+    blockSizeBytes: VENICE_BLOCK_SIZE_BYTES,
+  });
   try {
     db.put(VERSION_METADATA_KEY, encodeStoreVersionState(state));
     db.flush();
