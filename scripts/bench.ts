@@ -102,6 +102,10 @@ Flags:
   --loadgen KIND      c (default: scripts/loadgen/loadgen.c on libnghttp2), node or
                       deno (scripts/bench/loadgen.ts on node:http2)
   --server-cpus LIST  taskset CPU list for the servers (default 0)
+  --multi-worker-cpus LIST
+                      taskset CPU list for native servers with --workers > 1
+                      (default 0-1: on 2 cores, the second worker shares its core
+                      with the load generator)
   --load-cpu N        CPU for the load generator (default 1)
   --block-cache-mb N  Rialto's block cache (default 1024)
   --cache-dir DIR     where the store, pools, binaries and logs live
@@ -133,6 +137,7 @@ interface Flags {
   scenarios: string[] | null;
   loadgen: LoadgenKind;
   serverCpus: string;
+  multiWorkerCpus: string;
   loadCpu: number;
   blockCacheMb: number;
   cacheDir: string;
@@ -166,6 +171,7 @@ function parseFlags(args: string[]): Flags | null {
       scenarios: { type: "string" },
       loadgen: { type: "string", default: "c" },
       "server-cpus": { type: "string", default: "0" },
+      "multi-worker-cpus": { type: "string", default: "0-1" },
       "load-cpu": { type: "string", default: "1" },
       "block-cache-mb": { type: "string", default: "1024" },
       "cache-dir": { type: "string" },
@@ -217,8 +223,10 @@ function parseFlags(args: string[]): Flags | null {
   if (values.tls && !targets.some((t) => t !== "bare")) {
     throw new RangeError(`--tls needs native or grpc-js among --targets`);
   }
-  if (!/^[0-9,-]+$/.test(values["server-cpus"])) {
-    throw new RangeError(`--server-cpus must be a CPU list such as 0 or 0-1`);
+  for (const name of ["server-cpus", "multi-worker-cpus"] as const) {
+    if (!/^[0-9,-]+$/.test(values[name])) {
+      throw new RangeError(`--${name} must be a CPU list such as 0 or 0-1`);
+    }
   }
   return {
     keys: int("keys", 100),
@@ -236,6 +244,7 @@ function parseFlags(args: string[]): Flags | null {
     scenarios,
     loadgen,
     serverCpus: values["server-cpus"],
+    multiWorkerCpus: values["multi-worker-cpus"],
     loadCpu: int("load-cpu", 0),
     blockCacheMb: int("block-cache-mb", 8),
     cacheDir: values["cache-dir"] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench`,
@@ -408,6 +417,11 @@ async function chooseTargets(flags: Flags): Promise<{ targets: Target[]; notes: 
   return { targets, notes };
 }
 
+/** The CPU list a target is pinned to. */
+function cpusOf(target: Target, flags: Flags): string {
+  return (target.workers ?? 1) > 1 ? flags.multiWorkerCpus : flags.serverCpus;
+}
+
 function floorName(workUs: number): string {
   return `C, ${workUs} µs/call`;
 }
@@ -436,10 +450,15 @@ async function machineFacts(
     `machine   ${cores} cores (${model}), ${(mem.total / 2 ** 30).toFixed(0)} GiB RAM, ` +
     `Linux ${Deno.osRelease()}, load average at start ${load}`,
     `servers   Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), pinned to CPU(s) ` +
-    `${flags.serverCpus}, all up, only the one under test gets load: ` +
+    `${flags.serverCpus}${
+      targets.some((t) => (t.workers ?? 1) > 1)
+        ? ` (with several workers: ${flags.multiWorkerCpus})`
+        : ""
+    }, all up, only the one under test gets load: ` +
     targets.map(describe).join("; "),
     `load      ${loadgen.description}, pinned to CPU ${flags.loadCpu}, ` +
-    `${flags.connections} HTTP/2 connection(s), pre-encoded requests cycled, every answer ` +
+    `${flags.connections} HTTP/2 connection(s) (closed loop: at most one per call in ` +
+    `flight), pre-encoded requests cycled, every answer ` +
     `checked (HTTP status, grpc-status, one gRPC frame, Venice errorCode, data length)`,
     `store     ${RESOURCE}: ${flags.keys.toLocaleString("en-US")} keys "key-<i>", ` +
     `${flags.valueBytes}-byte values, ${flags.partitions} partitions, NO_OP; block cache ` +
@@ -620,7 +639,10 @@ function loadSpec(
     mode: scenario.mode,
     concurrency: scenario.concurrency,
     rate: flags.rate,
-    connections: flags.connections,
+    // Closed loop: never more connections than calls in flight (c=1 stays one call).
+    connections: scenario.mode === "closed"
+      ? Math.min(flags.connections, Math.max(1, scenario.concurrency))
+      : flags.connections,
     seconds,
     warmup,
     tls: server.tls ?? null,
@@ -743,7 +765,7 @@ async function startServers(
       const logName = target.name.replace(/[^a-z0-9-]+/gi, "-");
       const server = await startPinnedServer(
         target.name,
-        flags.serverCpus,
+        cpusOf(target, flags),
         serverCommand(target, flags, target.tls ? tlsConfig : config, dataDir, responderBin),
         `${cacheDir}/${logName}.log`,
       );
