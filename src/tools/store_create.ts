@@ -54,16 +54,16 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 /** How often (in lines) `onProgress` is called, besides once at the end. */
 const PROGRESS_EVERY_LINES = 1024;
 /**
- * RocksDBStorageEngine.SERVER_CONFIG_FILE_NAME, in the metadata partition's directory: the
- * table format the version was built with. We build block-based tables; a Venice server
- * reads a missing key as `true` (plain table), so the key is written.
- */
-/**
  * The data block size a Venice server writes with: `rocksdb.sst.file.block.size.in.bytes`,
  * default 16 KiB (RocksDBServerConfig; RocksDBStoragePartition sets it on its
  * BlockBasedTableConfig). RocksDB's own default is 4 KiB.
  */
 const VENICE_BLOCK_SIZE_BYTES = 16 * 1024;
+/**
+ * RocksDBStorageEngine.SERVER_CONFIG_FILE_NAME, in the metadata partition's directory: the
+ * table format the version was built with. We build block-based tables; a Venice server
+ * reads a missing key as `true` (plain table), so the key is written.
+ */
 const ROCKSDB_CONFIG_FILE = "rocksdbConfig";
 const ROCKSDB_CONFIG = "rocksdb.plain.table.format.enabled=false\n";
 
