@@ -337,9 +337,7 @@ export class RocksDB {
   #pinned(key: Uint8Array, columnFamily: string | undefined): Pointer | null {
     const db = this.#db;
     if (db === null) throw this.#closedError();
-    const cf = columnFamily === undefined
-      ? this.#defaultColumnFamily
-      : this.#columnFamily(columnFamily);
+    const cf = this.#columnFamily(columnFamily);
     const slice = this.#lib.rocksdb_get_pinned_cf(
       db,
       this.#readOptions,
@@ -361,9 +359,7 @@ export class RocksDB {
   multiGet(keys: readonly Uint8Array[], columnFamily?: string): (Uint8Array | null)[] {
     const db = this.#db;
     if (db === null) throw this.#closedError();
-    const cf = columnFamily === undefined
-      ? this.#defaultColumnFamily
-      : this.#columnFamily(columnFamily);
+    const cf = this.#columnFamily(columnFamily);
     const count = keys.length;
     if (count === 0) return [];
     const buffers = syncMultiGetBuffers(count, totalKeyBytes(keys));
@@ -397,9 +393,7 @@ export class RocksDB {
   ): Promise<(Uint8Array | null)[]> {
     const db = this.#db;
     if (db === null) throw this.#closedError();
-    const cf = columnFamily === undefined
-      ? this.#defaultColumnFamily
-      : this.#columnFamily(columnFamily);
+    const cf = this.#columnFamily(columnFamily);
     const count = keys.length;
     if (count === 0) return [];
     const buffers = new MultiGetBuffers(count, totalKeyBytes(keys));
@@ -436,7 +430,7 @@ export class RocksDB {
   /** Writes `value` at `key`. */
   put(key: Uint8Array, value: Uint8Array, columnFamily?: string): void {
     const db = this.#requireOpen();
-    const cf = this.#columnFamily(columnFamily ?? "default");
+    const cf = this.#columnFamily(columnFamily);
     this.#lib.rocksdb_put_cf(
       db,
       sharedWriteOptions(false, false),
@@ -453,7 +447,7 @@ export class RocksDB {
   /** Deletes `key` (no error when it is absent). */
   delete(key: Uint8Array, columnFamily?: string): void {
     const db = this.#requireOpen();
-    const cf = this.#columnFamily(columnFamily ?? "default");
+    const cf = this.#columnFamily(columnFamily);
     this.#lib.rocksdb_delete_cf(
       db,
       sharedWriteOptions(false, false),
@@ -470,7 +464,7 @@ export class RocksDB {
     const db = this.#requireOpen();
     const operations = writeBatchOperations(batch);
     // Resolve every column family first, so an unknown one fails before any write.
-    const handles = operations.map((op) => this.#columnFamily(op.columnFamily ?? "default"));
+    const handles = operations.map((op) => this.#columnFamily(op.columnFamily));
     const lib = this.#lib;
     const native = lib.rocksdb_writebatch_create()!;
     try {
@@ -566,7 +560,7 @@ export class RocksDB {
    */
   *iterate(options: IterateOptions = {}): Generator<[Uint8Array, Uint8Array], void, undefined> {
     const db = this.#requireOpen();
-    const cf = this.#columnFamily(options.columnFamily ?? "default");
+    const cf = this.#columnFamily(options.columnFamily);
     const lib = this.#lib;
     const state = this.#state;
     const record: IteratorRecord = {
@@ -633,7 +627,11 @@ export class RocksDB {
     return RocksDBError.closed("RocksDB", this.path);
   }
 
-  #columnFamily(name: string): Pointer {
+  /** The handle of column family `name`, `default` when absent; throws when not open. */
+  #columnFamily(name: string | undefined): Pointer {
+    const fallback = this.#defaultColumnFamily;
+    if (name === undefined && fallback !== null) return fallback;
+    name ??= "default";
     const handle = this.#state.columnFamilies.get(name);
     if (handle === undefined) {
       throw new RocksDBError(`Column family "${name}" is not open in RocksDB "${this.path}"`, {

@@ -41,7 +41,7 @@ import {
   type StoreSpec,
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
-import { type BenchPki, makeBenchPki } from "./bench/pki.ts";
+import { createTestPki, type TestPki } from "../tests/support/certs.ts";
 
 /** The principal the TLS twins' ACL allows, and one it does not. */
 const TLS_CLIENT_CN = "bench-client";
@@ -111,7 +111,8 @@ Flags:
   --cache-dir DIR     where the store, pools, binaries and logs live
                       (default \${TMPDIR:-/tmp}/rialto-bench)
   --tls               add the mutual-TLS twins (C load generator only); the PKI is
-                      made afresh with openssl in <cache-dir>/pki
+                      made afresh with openssl (tests/support/certs.ts) in a temp
+                      dir, removed after the run
   --compare-clients   instead of the table: each client (the C load generator,
                       Node node:http2, h2load) alternated against the trivial C
                       responder (scripts/loadgen/responder.c), get at 64 in flight,
@@ -362,21 +363,7 @@ async function commandText(argv: string[]): Promise<string> {
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Whether this checkout's `rialto serve` takes --workers (it is being added). */
-async function serveTakesWorkers(): Promise<boolean> {
-  const help = await commandText([
-    Deno.execPath(),
-    "run",
-    "--allow-all",
-    "--unstable-net",
-    `${ROOT}src/main.ts`,
-    "serve",
-    "--help",
-  ]);
-  return help.includes("--workers");
-}
-
-async function chooseTargets(flags: Flags): Promise<{ targets: Target[]; notes: string[] }> {
+function chooseTargets(flags: Flags): { targets: Target[]; notes: string[] } {
   const targets: Target[] = [];
   const notes: string[] = [];
   // Each Rialto target directly followed by its TLS twin: A A+mTLS B B+mTLS C.
@@ -389,16 +376,6 @@ async function chooseTargets(flags: Flags): Promise<{ targets: Target[]; notes: 
   for (const kind of flags.targets) {
     if (kind !== "native") {
       add({ name: kind, kind, workers: null });
-      continue;
-    }
-    if (!(await serveTakesWorkers())) {
-      if (flags.workers.some((w) => w !== 1)) {
-        throw new Error(
-          `--workers ${flags.workers.join(",")}: this rialto serve has no --workers flag yet`,
-        );
-      }
-      add({ name: "native", kind, workers: null });
-      notes.push("rialto serve has no --workers flag here: native runs its one event loop");
       continue;
     }
     for (const w of flags.workers) {
@@ -469,7 +446,7 @@ async function machineFacts(
       ? [
         `tls       +mTLS servers: grpc.tls on (client certificate required, principal ` +
         `subject-cn), auth.authorizer static, stores.${STORE}.acl get and batchGet = ` +
-        `[${TLS_CLIENT_CN}]; throwaway EC P-256 PKI in ${flags.cacheDir}/pki; the load ` +
+        `[${TLS_CLIENT_CN}]; throwaway EC P-256 PKI (tests/support/certs.ts); the load ` +
         `generator connects over TLS (ALPN h2, --server-name localhost) with ` +
         `CN=${TLS_CLIENT_CN}, the handshake done once per connection before the run; ` +
         `bare stays h2c`,
@@ -716,6 +693,7 @@ async function startServers(
   targets: readonly Target[],
   dataDir: string,
   cacheDir: string,
+  tls: BenchTls | null,
 ): Promise<Server[]> {
   const common = [
     `dataDir: ${JSON.stringify(dataDir)}`,
@@ -729,10 +707,8 @@ async function startServers(
   const config = `${cacheDir}/rialto.yaml`;
   await Deno.writeTextFile(config, [...common, ``].join("\n"));
   let tlsConfig = "";
-  let tlsClient: TlsClient | null = null;
-  if (targets.some((t) => t.tls)) {
-    const pki = await makeBenchPki(`${cacheDir}/pki`, [TLS_CLIENT_CN, TLS_DENIED_CN]);
-    tlsClient = clientOf(pki, TLS_CLIENT_CN);
+  if (tls !== null) {
+    const pki = tls.pki;
     tlsConfig = `${cacheDir}/rialto-tls.yaml`;
     await Deno.writeTextFile(
       tlsConfig,
@@ -743,7 +719,7 @@ async function startServers(
         `    enabled: true`,
         `    certFile: ${JSON.stringify(pki.server.certFile)}`,
         `    keyFile: ${JSON.stringify(pki.server.keyFile)}`,
-        `    caFile: ${JSON.stringify(pki.caFile)}`,
+        `    caFile: ${JSON.stringify(pki.ca.certFile)}`,
         `    principal: subject-cn`,
         `auth:`,
         `  authorizer: static`,
@@ -769,7 +745,7 @@ async function startServers(
         serverCommand(target, flags, target.tls ? tlsConfig : config, dataDir, responderBin),
         `${cacheDir}/${logName}.log`,
       );
-      servers.push({ ...server, target, tls: target.tls ? tlsClient : null });
+      servers.push({ ...server, target, tls: target.tls ? tls!.allowed : null });
     }
   } catch (error) {
     await Promise.all(servers.map((s) => s.stop()));
@@ -778,8 +754,25 @@ async function startServers(
   return servers;
 }
 
-function clientOf(pki: BenchPki, cn: string): TlsClient {
-  return { caFile: pki.caFile, ...pki.clients[cn], serverName: "localhost" };
+/** The throwaway PKI of a --tls run and the two clients it checks and loads with. */
+interface BenchTls {
+  readonly pki: TestPki;
+  readonly allowed: TlsClient;
+  readonly denied: TlsClient;
+}
+
+async function makeBenchTls(): Promise<BenchTls> {
+  const pki = await createTestPki();
+  try {
+    const client = async (cn: string): Promise<TlsClient> => {
+      const { certFile, keyFile } = await pki.issueClient({ cn });
+      return { caFile: pki.ca.certFile, certFile, keyFile, serverName: "localhost" };
+    };
+    return { pki, allowed: await client(TLS_CLIENT_CN), denied: await client(TLS_DENIED_CN) };
+  } catch (error) {
+    await pki.cleanup();
+    throw error;
+  }
 }
 
 /**
@@ -792,6 +785,7 @@ async function checkAuthorization(
   pools: Pools,
   loadgen: Loadgen,
   servers: readonly Server[],
+  tls: BenchTls | null,
 ): Promise<string[]> {
   const lines: string[] = [];
   for (const server of servers) {
@@ -811,12 +805,7 @@ async function checkAuthorization(
         );
       }
     }
-    const pkiDir = `${flags.cacheDir}/pki`;
-    const denied = await once("get", {
-      ...server.tls,
-      certFile: `${pkiDir}/client-${TLS_DENIED_CN}.pem`,
-      keyFile: `${pkiDir}/client-${TLS_DENIED_CN}.key`,
-    });
+    const denied = await once("get", tls!.denied);
     if (denied.ok !== 0 || denied.errors["grpc-7"] !== 1) {
       throw new Error(
         `${server.name}: a get with CN=${TLS_DENIED_CN}'s certificate was not refused with ` +
@@ -1152,17 +1141,28 @@ async function main(): Promise<number> {
     return 0;
   }
   const loadgen = await makeLoadgen(flags.loadgen, cacheDir);
-  const { targets, notes } = await chooseTargets(flags);
+  const { targets, notes } = chooseTargets(flags);
   console.log(await machineFacts(flags, dataDir, loadgen, targets));
   for (const note of notes) console.log(`note      ${note}`);
-  const servers = await startServers(flags, targets, dataDir, cacheDir);
-  const stop = () => Promise.all(servers.map((s) => s.stop()));
+  const tls = targets.some((t) => t.tls) ? await makeBenchTls() : null;
+  const servers = await startServers(flags, targets, dataDir, cacheDir, tls).catch(
+    async (error) => {
+      await tls?.pki.cleanup();
+      throw error;
+    },
+  );
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    stopped ??= (async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+      await tls?.pki.cleanup();
+    })();
   const onSignal = () => {
     stop().finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    for (const line of await checkAuthorization(flags, pools, loadgen, servers)) {
+    for (const line of await checkAuthorization(flags, pools, loadgen, servers, tls)) {
       console.log(line);
     }
     await runTable(flags, pools, loadgen, servers);

@@ -42,21 +42,6 @@ export const ANNOUNCEMENT_FORMAT = 1;
 /** Resource names and server ids become path segments; keep them to a safe alphabet. */
 const SAFE_SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._:-]+$/;
 
-export interface Announcement {
-  readonly format: typeof ANNOUNCEMENT_FORMAT;
-  readonly resource: string;
-  readonly mode: "cluster" | "store";
-  readonly serverId: string;
-  readonly host: string;
-  readonly grpcPort: number;
-  readonly tls: boolean;
-  readonly ready: boolean;
-  /** Store version name → partition ids held, e.g. `{ "people_v3": [0, 1, 2] }`. */
-  readonly versions: Readonly<Record<string, readonly number[]>>;
-  readonly startedAt: string;
-  readonly pid: number;
-}
-
 /** Who this server is, fixed for the life of the process. */
 export interface ServerIdentity {
   readonly serverId: string;
@@ -67,16 +52,17 @@ export interface ServerIdentity {
   readonly pid: number;
 }
 
-/** What a client gets back from `resolve`: one endpoint per live announcement. */
-export interface Endpoint {
-  readonly serverId: string;
-  readonly host: string;
-  readonly grpcPort: number;
-  readonly tls: boolean;
+export interface Announcement extends ServerIdentity {
+  readonly format: typeof ANNOUNCEMENT_FORMAT;
+  readonly resource: string;
+  readonly mode: "cluster" | "store";
   readonly ready: boolean;
+  /** Store version name → partition ids held, e.g. `{ "people_v3": [0, 1, 2] }`. */
   readonly versions: Readonly<Record<string, readonly number[]>>;
-  readonly startedAt: string;
 }
+
+/** What a client gets back from `resolve`: one endpoint per live announcement. */
+export type Endpoint = Omit<Announcement, "format" | "resource" | "mode" | "pid">;
 
 /**
  * The identity of this server from the config. `grpcPort` is the port actually bound (it
