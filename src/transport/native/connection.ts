@@ -444,11 +444,20 @@ export class H2Connection {
         if (s.messageLength > this.#limits.maxMessageBytes) {
           return this.#messageTooLarge(s, s.messageLength);
         }
-        s.body = new Uint8Array(s.messageLength);
+        // Sized by what arrives, not by what the prefix claims: 5 bytes must not reserve
+        // a 4 MiB buffer (the windows bound what a peer can make us hold).
+        s.body = new Uint8Array(Math.min(s.messageLength, INITIAL_BODY_BYTES));
       }
     }
     if (i < to && s.body !== null) {
       const n = Math.min(to - i, s.messageLength - s.bodyGot);
+      if (s.bodyGot + n > s.body.length) {
+        const grown = new Uint8Array(
+          Math.min(s.messageLength, Math.max(s.body.length * 2, s.bodyGot + n)),
+        );
+        grown.set(s.body.subarray(0, s.bodyGot));
+        s.body = grown;
+      }
       s.body.set(b.subarray(i, i + n), s.bodyGot);
       s.bodyGot += n;
       i += n;
@@ -546,8 +555,10 @@ export class H2Connection {
       return this.#dispatch(existing);
     }
     if (id <= this.#lastClientStreamId) return; // Closed stream: ignored (RFC 9113 §5.1).
-    if (this.#drainState === DRAIN_FINAL && id > this.#goawayLastId) return;
+    // Past the final GOAWAY's last id the stream is ignored, but it is no longer idle: its
+    // DATA must be ignored too, not taken for a protocol error that ends the drain.
     this.#lastClientStreamId = id;
+    if (this.#drainState === DRAIN_FINAL && id > this.#goawayLastId) return;
     if (this.#streams.size >= this.#limits.maxConcurrentStreams) {
       this.#out.rstStream(id, ErrorCode.REFUSED_STREAM);
       this.#countReset();
@@ -849,7 +860,8 @@ export class H2Connection {
     }
     if (s.bodyIsView) this.#rbufLent = true;
     s.inFlight = true;
-    if (s.deadlineAt !== 0) {
+    // setTimeout fires at once past 2^31-1 ms; a deadline that far off needs no timer.
+    if (s.deadlineAt !== 0 && s.deadlineAt - this.#now <= MAX_TIMER_MS) {
       s.deadlineTimer = setTimeout(
         H2Connection.#deadlineExpired,
         Math.max(0, s.deadlineAt - performance.now()),
@@ -1069,7 +1081,8 @@ export class H2Connection {
       code,
       reason,
     });
-    this.#out.goaway(this.#lastClientStreamId, code);
+    // Never above a last id already announced (§6.8: it may only go down).
+    this.#out.goaway(Math.min(this.#lastClientStreamId, this.#goawayLastId), code);
     this.#endAfterFlush();
   }
 
@@ -1138,6 +1151,10 @@ export class H2Connection {
 }
 
 const EMPTY = new Uint8Array(0);
+/** A request message split over frames starts in a buffer this big, then doubles. */
+const INITIAL_BODY_BYTES = 16 * 1024;
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 function closeConn(conn: ByteConn): void {
   const close = () => {

@@ -286,6 +286,8 @@ export class HpackDecoder {
     if (value < max) return value;
     let shift = 0;
     for (;;) {
+      // Past 28 bits of shift the value can only overflow (or, for zero bytes, never end).
+      if (shift > 28) return -HpackError.INTEGER_OVERFLOW;
       if (this.#pos >= end) return -HpackError.TRUNCATED;
       const b = block[this.#pos++];
       value += (b & 0x7f) * 2 ** shift;
@@ -357,7 +359,7 @@ export class HpackDecoder {
     const size = name.length + value.length + ENTRY_OVERHEAD;
     if (size > this.#maxSize) {
       // §4.4: an entry larger than the table empties it and is not added.
-      this.#evict(this.#maxSize);
+      this.#evict(0);
       return;
     }
     this.#evict(this.#maxSize - size);
