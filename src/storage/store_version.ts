@@ -374,14 +374,18 @@ export class StoreVersion {
     // Settings read once: a reload during the await must not mix key shapes.
     const chunked = this.#settings.chunked;
     const groups = [...this.#groupByPartition(partitions, keys.length)];
-    const results = await Promise.all(
+    // Every read settles before this returns, failed or not: the caller's lease (all that
+    // keeps an adopted database open) must outlive every read still on the thread pool.
+    const settled = await Promise.allSettled(
       groups.map(([partition, indices]) =>
         this.#db(partition).multiGetAsync(this.#lookupKeys(chunked, indices, keys))
       ),
     );
     for (let g = 0; g < groups.length; g++) {
+      const result = settled[g];
+      if (result.status === "rejected") throw result.reason;
       const [partition, indices] = groups[g];
-      this.#place(this.#db(partition), chunked, indices, results[g], out);
+      this.#place(this.#db(partition), chunked, indices, result.value, out);
     }
   }
 
