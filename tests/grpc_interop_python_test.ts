@@ -1,18 +1,16 @@
 /**
  * VeniceReadService through an independent client: gRPC C-core (python3-grpcio) with
- * VeniceClientRequest bytes built by hand in tests/support/grpc_c_client.py. Nothing of
- * Rialto's protobuf codec or of grpc-js is on the client side, so a bug shared by our
- * encoder and decoder, or a grpc-js quirk that only grpc-js tolerates, shows up here.
+ * VeniceClientRequest bytes built by hand in tests/support/grpc_c_client.py, and batch
+ * keys and records in Venice's Avro schemas through avsc. Nothing of Rialto's protobuf or
+ * multi-get codec or of grpc-js is on the client side, so a bug shared by our encoder and
+ * decoder, or a grpc-js quirk that only grpc-js tolerates, shows up here.
  * It walks sections 2 and 3 of the Venice read contract, bad input included, and ends
  * with a good get to show the server still serves.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { gunzipSync } from "node:zlib";
-import {
-  decodeMultiGetResponseRecords,
-  encodeMultiGetRequestKeys,
-  type MultiGetResponseRecord,
-} from "../src/venice/multiget.ts";
+import avro from "avsc";
 import {
   avroBytes,
   BIG_SIZES,
@@ -95,17 +93,48 @@ function getCall(resourceName: string, key: string, partitions: number): PyCall 
   };
 }
 
+// Venice's multi-get schemas (MultiGetRouterRequestKeyV1, MultiGetResponseRecordV1); a
+// payload is records back to back.
+const requestKeyType = avro.Type.forSchema({
+  type: "record",
+  name: "MultiGetRouterRequestKeyV1",
+  namespace: "com.linkedin.venice.read.protocol.request.router",
+  fields: [
+    { name: "keyIndex", type: "int" },
+    { name: "keyBytes", type: "bytes" },
+    { name: "partitionId", type: "int" },
+  ],
+});
+const responseRecordType = avro.Type.forSchema({
+  type: "record",
+  name: "MultiGetResponseRecordV1",
+  namespace: "com.linkedin.venice.read.protocol.response",
+  fields: [
+    { name: "keyIndex", type: "int" },
+    { name: "value", type: "bytes" },
+    { name: "schemaId", type: "int" },
+  ],
+});
+
+interface ResponseRecord {
+  keyIndex: number;
+  value: Uint8Array;
+  schemaId: number;
+}
+
 function batchCall(
   resourceName: string,
   keys: readonly string[],
   partitions: number,
   streaming = false,
 ): PyCall {
-  const keyPayload = encodeMultiGetRequestKeys(keys.map((key, keyIndex) => ({
-    keyIndex,
-    keyBytes: keyBytes(key),
-    partitionId: partitionOf(key, partitions),
-  })));
+  const keyPayload = Buffer.concat(keys.map((key, keyIndex) =>
+    requestKeyType.toBuffer({
+      keyIndex,
+      keyBytes: Buffer.from(keyBytes(key)),
+      partitionId: partitionOf(key, partitions),
+    })
+  ));
   return {
     method: "batchGet",
     request: {
@@ -145,8 +174,16 @@ function okResponse(result: PyResult): PyResponse {
   return result.response;
 }
 
-function records(response: PyResponse): MultiGetResponseRecord[] {
-  return decodeMultiGetResponseRecords(unhex(response.dataHex));
+function records(response: PyResponse): ResponseRecord[] {
+  const data = Buffer.from(unhex(response.dataHex));
+  const out: ResponseRecord[] = [];
+  for (let pos = 0; pos < data.length;) {
+    const { value, offset } = responseRecordType.decode(data, pos);
+    assert.ok(offset > pos, `a whole MultiGetResponseRecordV1 at ${pos} of ${data.length}`);
+    out.push(value as ResponseRecord);
+    pos = offset;
+  }
+  return out;
 }
 
 const missing = toolMissing([PYTHON, "-c", "import grpc"], "python3-grpcio (gRPC C-core)");

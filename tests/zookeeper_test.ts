@@ -40,6 +40,9 @@ async function waitFor<T>(
 }
 
 const ids = (endpoints: Endpoint[]) => endpoints.map((e) => e.serverId);
+if (zookeeperUnavailable !== null) {
+  console.log(`Skipping the ZooKeeper test: ${zookeeperUnavailable}`);
+}
 
 Deno.test({
   name: "zookeeper discovery announces, switches, withdraws and survives ZooKeeper restarts",
