@@ -556,6 +556,32 @@ Deno.test("success is HEADERS, one DATA frame with the gRPC message, trailers wi
   });
 });
 
+Deno.test("request trailers: regular fields end the stream; any pseudo-header resets it", async () => {
+  await withServer({}, async (server) => {
+    const client = await RawH2Client.connect(server.port);
+    try {
+      const withTrailers = (id: number, trailers: Parameters<typeof headerBlock>[0]) =>
+        client.send(concat(
+          frame(T.HEADERS, END_HEADERS, id, headerBlock(grpcRequestFields("/test.Echo/echo"))),
+          frame(T.DATA, 0, id, grpcMessage(text("t"))),
+          frame(T.HEADERS, EOS_FLAGS, id, headerBlock(trailers)),
+        ));
+      await withTrailers(1, [{ name: "x-checksum", value: "abc" }]);
+      const ok = await client.response(1);
+      assert.equal(ok.headers.get("grpc-status"), "0");
+      assert.deepEqual(ok.body, grpcMessage(text("t")));
+      for (const [i, name] of [":authority", ":scheme", ":method", ":path"].entries()) {
+        const id = 3 + 2 * i;
+        await withTrailers(id, [{ name, value: "x" }]);
+        const r = await client.response(id);
+        assert.equal(r.reset, 1, /* PROTOCOL_ERROR */ name);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 Deno.test("gRPC rules: unknown method, content-type, te, compression, size, missing message", async () => {
   await withServer({ maxMessageBytes: 100 }, async (server) => {
     const client = await RawH2Client.connect(server.port);

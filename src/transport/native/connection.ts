@@ -548,7 +548,7 @@ export class H2Connection {
     if (existing !== undefined) {
       // Request trailers: they must end the stream and carry no pseudo-headers.
       if (existing.state !== OPEN) return this.#resetStream(existing, ErrorCode.STREAM_CLOSED);
-      if (!endStream || h.bad || h.method !== "" || h.path !== "" || this.#decoder.malformed) {
+      if (!endStream || h.bad || h.sawPseudo || this.#decoder.malformed) {
         return this.#resetStream(existing, ErrorCode.PROTOCOL_ERROR);
       }
       existing.state = HALF_CLOSED_REMOTE;

@@ -80,6 +80,8 @@ export class RequestHeaders {
   /** Malformed per RFC 9113 §8.1.1: repeated or unknown pseudo-headers, pseudo after
    * regular fields, connection-specific fields. */
   bad = false;
+  /** Any pseudo-header at all (trailers must carry none, RFC 9113 §8.1). */
+  sawPseudo = false;
   #sawRegular = false;
 
   reset(): void {
@@ -92,11 +94,13 @@ export class RequestHeaders {
     this.timeout = "";
     this.encoding = "";
     this.bad = false;
+    this.sawPseudo = false;
     this.#sawRegular = false;
   }
 
   onHeader(name: string, value: string): void {
     if (name.charCodeAt(0) === 0x3a) {
+      this.sawPseudo = true;
       if (this.#sawRegular) this.bad = true;
       switch (name) {
         case ":method":
