@@ -42,6 +42,7 @@ import {
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
 import { createTestPki, type TestPki } from "../tests/support/certs.ts";
+import { h2loadArgs } from "../tests/support/h2load.ts";
 
 /** The principal the TLS twins' ACL allows, and one it does not. */
 const TLS_CLIENT_CN = "bench-client";
@@ -1068,19 +1069,13 @@ async function compareClients(flags: Flags, pools: Pools, cacheDir: string): Pro
       const before = processCpuSeconds(responder.pid);
       const out = await runTimed(flags.loadCpu, [
         "h2load",
-        "-n",
-        String(n),
-        "-c",
-        "1",
-        "-m",
-        "64",
-        "-d",
-        bodyFile,
-        "-H",
-        "content-type: application/grpc",
-        "-H",
-        "te: trailers",
-        `http://127.0.0.1:${responder.grpcPort}${SERVICE}/get`,
+        ...h2loadArgs({
+          requests: n,
+          clients: 1,
+          streams: 64,
+          bodyFile,
+          url: `http://127.0.0.1:${responder.grpcPort}${SERVICE}/get`,
+        }),
       ]);
       const srv = processCpuSeconds(responder.pid) - before;
       const finished = out.stdout.match(/finished in ([\d.]+)(m?s), ([\d.]+) req\/s/);

@@ -19,6 +19,7 @@ import {
   PEOPLE,
   personBytes,
 } from "./support/read_fixture.ts";
+import { runH2load } from "./support/h2load.ts";
 import { startServe, toolMissing } from "./support/serve_process.ts";
 
 const people = `${PEOPLE.store}_v${PEOPLE.version}`;
@@ -27,15 +28,6 @@ const GET_PATH = READ_SERVICE_PATHS.get;
 /** Per h2load run; three runs make 9000 requests over 180 connections. */
 const H2LOAD = { runs: 3, requests: 3000, clients: 60, streamsPerClient: 4 } as const;
 const GRPC_JS_CLIENTS = 30;
-
-/** h2load's "requests: N total, N started, N done, N succeeded, ..." line. */
-function h2loadCounts(output: string): Record<string, number> {
-  const line = output.split("\n").find((l) => l.startsWith("requests:"));
-  assert.ok(line, `no requests line in h2load output:\n${output}`);
-  const counts: Record<string, number> = {};
-  for (const [, n, what] of line.matchAll(/(\d+) (\w+)/g)) counts[what] = Number(n);
-  return counts;
-}
 
 async function getPerson(address: string, i: number): Promise<void> {
   const key = `person-${i}`;
@@ -86,30 +78,14 @@ for (const transport of ["grpc-js", "native"]) {
 
         await t.step("h2load clients connect, send gets and GOAWAY, repeatedly", async () => {
           for (let run = 0; run < H2LOAD.runs; run++) {
-            const out = await new Deno.Command("h2load", {
-              args: [
-                "-n",
-                String(H2LOAD.requests),
-                "-c",
-                String(H2LOAD.clients),
-                "-m",
-                String(H2LOAD.streamsPerClient),
-                "-d",
-                frameFile,
-                "-H",
-                "content-type: application/grpc",
-                "-H",
-                "te: trailers",
-                `http://${server.address}${GET_PATH}`,
-              ],
-              stdout: "piped",
-              stderr: "piped",
-              signal: AbortSignal.timeout(60_000),
-            }).output();
-            const text = new TextDecoder().decode(out.stdout) +
-              new TextDecoder().decode(out.stderr);
-            assert.ok(out.success, `h2load run ${run} exited with ${out.code}:\n${text}`);
-            const counts = h2loadCounts(text);
+            const { code, output: text, counts } = await runH2load({
+              requests: H2LOAD.requests,
+              clients: H2LOAD.clients,
+              streams: H2LOAD.streamsPerClient,
+              bodyFile: frameFile,
+              url: `http://${server.address}${GET_PATH}`,
+            });
+            assert.equal(code, 0, `h2load run ${run} exited with ${code}:\n${text}`);
             assert.equal(counts.succeeded, H2LOAD.requests, text);
             assert.equal(counts.failed, 0, text);
             assert.equal(counts.errored, 0, text);

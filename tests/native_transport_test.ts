@@ -1,3 +1,4 @@
+import { runH2load } from "./support/h2load.ts";
 import { rawService } from "./support/raw_grpc.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -353,25 +354,19 @@ Deno.test({
     await withServer({}, async (server) => {
       await withBodyFile(text("0123456789"), async (body) => {
         for (let round = 0; round < 2; round++) {
-          const r = await run("h2load", [
-            "-n",
-            "2000",
-            "-c",
-            "8",
-            "-m",
-            "16",
-            "-d",
-            body,
-            "-H",
-            "content-type: application/grpc",
-            "-H",
-            "te: trailers",
-            `http://127.0.0.1:${server.port}/test.Echo/echo`,
-          ]);
-          assert.equal(r.code, 0, r.stderr);
-          assert.match(
-            r.stdout,
-            /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored/,
+          const r = await runH2load({
+            requests: 2000,
+            clients: 8,
+            streams: 16,
+            bodyFile: body,
+            url: `http://127.0.0.1:${server.port}/test.Echo/echo`,
+          });
+          assert.equal(r.code, 0, r.output);
+          const { total, started, done, succeeded, failed, errored } = r.counts;
+          assert.deepEqual(
+            { total, started, done, succeeded, failed, errored },
+            { total: 2000, started: 2000, done: 2000, succeeded: 2000, failed: 0, errored: 0 },
+            r.output,
           );
         }
       });
