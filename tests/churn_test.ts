@@ -14,6 +14,7 @@ import { encodeKeyString } from "../src/venice/key_string.ts";
 import { grpcFrame } from "../scripts/bench/pool.ts";
 import {
   buildReadFixture,
+  expectPerson,
   keyBytes,
   partitionOf,
   PEOPLE,
@@ -28,14 +29,6 @@ const GET_PATH = READ_SERVICE_PATHS.get;
 /** Per h2load run; three runs make 9000 requests over 180 connections. */
 const H2LOAD = { runs: 3, requests: 3000, clients: 60, streamsPerClient: 4 } as const;
 const GRPC_JS_CLIENTS = 30;
-
-async function getPerson(address: string, i: number): Promise<void> {
-  const key = `person-${i}`;
-  using client = new ReadClient(address);
-  const r = await client.get(people, partitionOf(key, PEOPLE.partitions), keyBytes(key));
-  assert.equal(r.errorCode, 200, r.errorMessage);
-  assert.deepEqual(new Uint8Array(r.data), personBytes(i));
-}
 
 const missing = toolMissing(["h2load", "--version"], "h2load (nghttp2-client)");
 if (missing) console.log(`Skipping the connection-churn test: ${missing}`);
@@ -98,7 +91,7 @@ for (const transport of ["grpc-js", "native"]) {
           async () => {
             for (let round = 0; round < 2; round++) {
               await Promise.all(
-                Array.from({ length: GRPC_JS_CLIENTS }, (_, i) => getPerson(server.address, i)),
+                Array.from({ length: GRPC_JS_CLIENTS }, (_, i) => expectPerson(server.address, i)),
               );
             }
           },
@@ -106,7 +99,7 @@ for (const transport of ["grpc-js", "native"]) {
 
         await t.step("the server is still up, answers correctly and is healthy", async () => {
           assert.ok(server.running(), `the server exited:\n${server.stderr()}`);
-          await getPerson(server.address, 42);
+          await expectPerson(server.address, 42);
           const health = await fetch(`http://127.0.0.1:${server.adminPort}/health`);
           assert.equal(health.status, 200);
           assert.equal((await health.json()).ready, true);

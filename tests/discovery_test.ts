@@ -11,6 +11,7 @@ import {
   serverIdentity,
 } from "../src/discovery/mod.ts";
 import { main as discoveryCli } from "../src/cli/discovery.ts";
+import { runRialto } from "./support/serve_process.ts";
 
 const held = { people_v3: [2, 0, 1], people_v4: [0], orders_v7: [0] };
 
@@ -118,33 +119,16 @@ Deno.test("another process resolves embedded announcements with `rialto discover
     discovery.publish(buildAnnouncements(configFor(dir, "store"), id, held, true));
     assert.equal(await discovery.settled(2000), true);
 
-    const script = join(dir, "list.ts");
-    await Deno.writeTextFile(
-      script,
-      `import { main } from ${
-        JSON.stringify(new URL("../src/cli/discovery.ts", import.meta.url).href)
-      };\n` +
-        "Deno.exit(await main(Deno.args));\n",
-    );
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--config",
-        new URL("../deno.json", import.meta.url).pathname,
-        script,
-        "list",
-        "--resource",
-        "people",
-        "--config",
-        configFile,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    const endpoints = JSON.parse(new TextDecoder().decode(output.stdout));
+    const output = await runRialto([
+      "discovery",
+      "list",
+      "--resource",
+      "people",
+      "--config",
+      configFile,
+    ]);
+    assert.equal(output.code, 0, output.stderr);
+    const endpoints = JSON.parse(output.stdout);
     assert.deepEqual(
       endpoints.map((e: { host: string; grpcPort: number }) => [e.host, e.grpcPort]),
       [

@@ -10,41 +10,19 @@ import { resolve } from "../src/discovery/mod.ts";
 import { type RialtoServer, startServer, validateConfiguredStores } from "../src/server.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
 import { decodeMultiGetResponseRecords } from "../src/venice/multiget.ts";
-import { keyBytes, partitionOf, personBytes } from "./support/read_fixture.ts";
-import { makeStore, people, PERSON_VALUE_SCHEMA, STRING_KEY_SCHEMA } from "./support/stores.ts";
+import { personBytes, personKey } from "./support/read_fixture.ts";
+import { makeStore, peopleStore } from "./support/stores.ts";
+import { waitFor } from "./support/wait.ts";
 import { freePort, ZooKeeperServer, zookeeperUnavailable } from "./support/zookeeper.ts";
+import { runRialto } from "./support/serve_process.ts";
 
 const PARTITIONS = 3;
-const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
-
-function storeOptions(store: string, version: number) {
-  return {
-    store,
-    version,
-    partitions: PARTITIONS,
-    keySchema: STRING_KEY_SCHEMA,
-    valueSchema: PERSON_VALUE_SCHEMA,
-    records: people(40),
-  };
-}
-
-function key(i: number) {
-  const k = `person-${i}`;
-  return { keyBytes: keyBytes(k), partition: partitionOf(k, PARTITIONS) };
-}
+const key = (i: number) => personKey(i, PARTITIONS);
 
 async function status(adminPort: number): Promise<
   { config: { generation: number; lastReload: { ok: boolean; error?: string } | null } }
 > {
   return await (await fetch(`http://127.0.0.1:${adminPort}/status`)).json();
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface LiveServer extends AsyncDisposable {
@@ -91,7 +69,7 @@ async function startLive(dataDir: string, body: string): Promise<LiveServer> {
 Deno.test("reloads and version swaps under a read load fail no read", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "rialto-live-" });
   try {
-    await makeStore(dataDir, storeOptions("people", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, 40));
     await using live = await startLive(dataDir, "quota:\n  enabled: false\n");
     let target = "people_v1";
     let reads = 0;
@@ -128,7 +106,7 @@ Deno.test("reloads and version swaps under a read load fail no read", async () =
         await new Promise((r) => setTimeout(r, 150));
       }
       // A push: version 2 appears, clients move to it, version 1 is removed.
-      await makeStore(dataDir, storeOptions("people", 2));
+      await makeStore(dataDir, peopleStore("people", 2, PARTITIONS, 40));
       await waitFor(
         "people_v2 to be served",
         () => live.server.registry.lookup("people_v2") !== undefined,
@@ -161,7 +139,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 Deno.test("a bad config file is refused whole: old config kept, reads unaffected", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "rialto-badconfig-" });
   try {
-    await makeStore(dataDir, storeOptions("people", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, 40));
     await using live = await startLive(dataDir, "grpc:\n  maxKeysPerBatch: 2\n");
     const tooMany = [key(1), key(2), key(3)];
     const refused = async () => (await live.client.batchGet("people_v1", tooMany)).errorCode;
@@ -196,23 +174,14 @@ Deno.test("a bad config file is refused whole: old config kept, reads unaffected
   }
 });
 
-async function rialto(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+/** The `rialto` CLI from source (tests/support/serve_process.ts). */
+const rialto = (...args: string[]) => runRialto(args);
 
 Deno.test("the admin CLI disables and enables a store and switches discovery mode live", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "rialto-admin-" });
   try {
-    await makeStore(dataDir, storeOptions("people", 1));
-    await makeStore(dataDir, storeOptions("places", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, 40));
+    await makeStore(dataDir, peopleStore("places", 1, PARTITIONS, 40));
     await using live = await startLive(
       dataDir,
       "# Operators keep notes here.\ndiscovery:\n  mode: store   # one resource per store\n",
@@ -289,7 +258,7 @@ Deno.test({
     await using zk = await ZooKeeperServer.create();
     const dataDir = await Deno.makeTempDir({ prefix: "rialto-zk-" });
     try {
-      await makeStore(dataDir, storeOptions("people", 1));
+      await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, 40));
       const discovery = (mode: string) =>
         `discovery:\n  mode: ${mode}\n  backend: zookeeper\n  zookeeper:\n    connect: ${zk.connect}\n    rootPath: /rialto-test\n`;
       await using live = await startLive(dataDir, discovery("cluster"));

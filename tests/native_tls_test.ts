@@ -4,6 +4,7 @@
  * sockets.
  */
 import { runH2load } from "./support/h2load.ts";
+import { waitFor } from "./support/wait.ts";
 import { rawService } from "./support/raw_grpc.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -122,14 +123,6 @@ async function replaceFile(path: string, from: string): Promise<void> {
   const aside = `${path}.new`;
   await Deno.copyFile(from, aside);
   await Deno.rename(aside, path);
-}
-
-async function waitFor(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 // ---- grpc-js client ----------------------------------------------------------------------

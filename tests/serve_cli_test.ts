@@ -12,6 +12,7 @@ import { decodeServerResponse, encodeClientRequest } from "../src/codec/messages
 import { encodeKeyString } from "../src/venice/key_string.ts";
 import {
   buildReadFixture,
+  expectPerson,
   keyBytes,
   partitionOf,
   PEOPLE,
@@ -26,14 +27,6 @@ const GET_PATH = READ_SERVICE_PATHS.get;
 const UNAVAILABLE = 14;
 
 const PORTS_0 = ["--grpc-port", "0", "--admin-port", "0"];
-
-async function expectPerson(address: string, i: number): Promise<void> {
-  const key = `person-${i}`;
-  using client = new ReadClient(address);
-  const r = await client.get(people, partitionOf(key, PEOPLE.partitions), keyBytes(key));
-  assert.equal(r.errorCode, 200, r.errorMessage);
-  assert.deepEqual(new Uint8Array(r.data), personBytes(i));
-}
 
 async function health(server: ServeProcess): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`http://127.0.0.1:${server.adminPort}/health`);

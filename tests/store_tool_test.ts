@@ -41,6 +41,7 @@ import {
   PERSON_VALUE_SCHEMA,
   STRING_KEY_SCHEMA,
 } from "./support/stores.ts";
+import { runRialto } from "./support/serve_process.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 const keyType = avro.Type.forSchema(STRING_KEY_SCHEMA);
@@ -832,19 +833,8 @@ for (const chunked of [false, true]) {
 
 // ---- The CLI ----------------------------------------------------------------------------------
 
-async function runRialto(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const main = new URL("../src/main.ts", import.meta.url).pathname;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", main, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+/** The `rialto` CLI from source, without colour in its output. */
+const rialto = (...args: string[]) => runRialto(args, { env: { NO_COLOR: "1" } });
 
 Deno.test("rialto store create and inspect run as commands", async () => {
   await withDataDir(async (dataDir) => {
@@ -856,7 +846,7 @@ Deno.test("rialto store create and inspect run as commands", async () => {
       "--version",
       "1",
     ];
-    const create = await runRialto(
+    const create = await rialto(
       "store",
       "create",
       ...common,
@@ -875,21 +865,21 @@ Deno.test("rialto store create and inspect run as commands", async () => {
     assert.equal(create.code, 0, create.stderr);
     assert.match(create.stdout, /^Created cli_v1: 3 records in 2 partitions \(GZIP\)/);
 
-    const list = await runRialto("store", "inspect", "--data-dir", dataDir, "--json");
+    const list = await rialto("store", "inspect", "--data-dir", dataDir, "--json");
     assert.equal(list.code, 0, list.stderr);
     const [summary] = JSON.parse(list.stdout);
     assert.equal(summary.resource, "cli_v1");
     assert.equal(summary.keys, 3);
     assert.equal(summary.compressionStrategy, "GZIP");
 
-    const get = await runRialto("store", "inspect", ...common, "--key", '"carol"');
+    const get = await rialto("store", "inspect", ...common, "--key", '"carol"');
     assert.equal(get.code, 0, get.stderr);
     assert.deepEqual(JSON.parse(get.stdout).value, { name: "Carol", age: 41, email: null });
 
-    const dump = await runRialto("store", "inspect", ...common, "--dump");
+    const dump = await rialto("store", "inspect", ...common, "--dump");
     assert.equal(dump.stdout.trim().split("\n").length, 3);
 
-    const again = await runRialto(
+    const again = await rialto(
       "store",
       "create",
       ...common,

@@ -16,31 +16,17 @@ import { READ_SERVICE_PATHS } from "../src/read/router.ts";
 import { encodeKeyString } from "../src/venice/key_string.ts";
 import { encodeMultiGetRequestKeys } from "../src/venice/multiget.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
-import { keyBytes, partitionOf, personBytes } from "./support/read_fixture.ts";
+import { personBytes, personKey } from "./support/read_fixture.ts";
 import { startTestServer } from "./support/server.ts";
 import { startServe } from "./support/serve_process.ts";
-import { makeStore, people, PERSON_VALUE_SCHEMA, STRING_KEY_SCHEMA } from "./support/stores.ts";
+import { makeStore, peopleStore } from "./support/stores.ts";
+import { waitFor } from "./support/wait.ts";
 
 const PARTITIONS = 3;
+const key = (i: number) => personKey(i, PARTITIONS);
 const RECORDS = 40;
 const CONNECTIONS = 16;
 const TWO_WORKERS = { grpc: { transport: "native", workers: 2 } };
-
-function storeOptions(store: string, version: number) {
-  return {
-    store,
-    version,
-    partitions: PARTITIONS,
-    keySchema: STRING_KEY_SCHEMA,
-    valueSchema: PERSON_VALUE_SCHEMA,
-    records: people(RECORDS),
-  };
-}
-
-function key(i: number) {
-  const k = `person-${i}`;
-  return { keyBytes: keyBytes(k), partition: partitionOf(k, PARTITIONS) };
-}
 
 /** One client, one TCP connection of its own (grpc-js shares connections otherwise). */
 class Connection implements Disposable {
@@ -124,14 +110,6 @@ async function metricValue(adminPort: number, series: string): Promise<number> {
   return Number(line.slice(series.length + 1));
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function withDataDir(fn: (dataDir: string) => Promise<void>): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "rialto-workers-" });
   try {
@@ -143,7 +121,7 @@ async function withDataDir(fn: (dataDir: string) => Promise<void>): Promise<void
 
 Deno.test("two workers answer gets and batch gets over many connections, spread over both, and /metrics adds them up", async () => {
   await withDataDir(async (dataDir) => {
-    await makeStore(dataDir, storeOptions("people", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, RECORDS));
     await using s = await startTestServer(dataDir, TWO_WORKERS);
     const adminPort = s.server.adminPort;
     using conns = connections(s.address);
@@ -192,10 +170,10 @@ Deno.test("two workers answer gets and batch gets over many connections, spread 
 
 Deno.test("two workers serve a new version, and a removed one retires under load with no failed read", async () => {
   await withDataDir(async (dataDir) => {
-    await makeStore(dataDir, storeOptions("people", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, RECORDS));
     await using s = await startTestServer(dataDir, TWO_WORKERS, { scanIntervalMs: 100 });
     using conns = connections(s.address);
-    await makeStore(dataDir, storeOptions("people", 2));
+    await makeStore(dataDir, peopleStore("people", 2, PARTITIONS, RECORDS));
     await waitFor(
       "people_v2 to be served",
       () => s.server.registry.lookup("people_v2") !== undefined,
@@ -249,7 +227,7 @@ Deno.test("two workers serve a new version, and a removed one retires under load
 
 Deno.test("read quota is per server: N tokens admit exactly N reads across both workers", async () => {
   await withDataDir(async (dataDir) => {
-    await makeStore(dataDir, storeOptions("people", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, RECORDS));
     // 1 RCU/s over a 60 s interval: a full bucket of 60 tokens, no refill during the test.
     await using s = await startTestServer(dataDir, {
       ...TWO_WORKERS,
@@ -279,7 +257,7 @@ Deno.test("read quota is per server: N tokens admit exactly N reads across both 
 
 Deno.test("close() drains both workers and closes every database", async () => {
   await withDataDir(async (dataDir) => {
-    await makeStore(dataDir, storeOptions("people", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, RECORDS));
     const s = await startTestServer(dataDir, TWO_WORKERS);
     const version = s.server.registry.lookup("people_v1")!;
     using conns = connections(s.address, 4);
@@ -294,7 +272,7 @@ Deno.test("close() drains both workers and closes every database", async () => {
 
 Deno.test("rialto serve --workers 2 serves and exits 0 on SIGTERM", async () => {
   await withDataDir(async (dataDir) => {
-    await makeStore(dataDir, storeOptions("people", 1));
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, RECORDS));
     await using serve = await startServe([
       "--data-dir",
       dataDir,

@@ -2,8 +2,10 @@
  * The data every read-path test serves: several store versions in Venice's layout,
  * built by `rialto store create`'s code, covering plain, compressed and chunked values.
  */
+import assert from "node:assert/strict";
 import avro from "avsc";
 import { Buffer } from "node:buffer";
+import { ReadClient } from "../../src/client/read_client.ts";
 import { defaultVenicePartition } from "../../src/venice/partitioner.ts";
 import {
   BYTES_VALUE_SCHEMA,
@@ -28,6 +30,22 @@ export function keyBytes(key: string): Uint8Array {
 /** The partition the Fast Client would send a string key to. */
 export function partitionOf(key: string, partitions: number): number {
   return defaultVenicePartition(keyBytes(key), partitions);
+}
+
+/** person-`i`'s key as a read names it: key bytes and partition. */
+export function personKey(i: number, partitions: number) {
+  const key = `person-${i}`;
+  return { keyBytes: keyBytes(key), partition: partitionOf(key, partitions) };
+}
+
+/** A get of person-`i` from the fixture's PEOPLE version at `address` finds its value. */
+export async function expectPerson(address: string, i: number): Promise<void> {
+  const key = `person-${i}`;
+  using client = new ReadClient(address);
+  const resource = `${PEOPLE.store}_v${PEOPLE.version}`;
+  const r = await client.get(resource, partitionOf(key, PEOPLE.partitions), keyBytes(key));
+  assert.equal(r.errorCode, 200, r.errorMessage);
+  assert.deepEqual(new Uint8Array(r.data), personBytes(i));
 }
 
 /** The Avro bytes of person `i` of `people(n)`, uncompressed. */

@@ -83,6 +83,23 @@ export function people(count: number): StoreRecord[] {
   }));
 }
 
+/** `people(count)` as a string-keyed store of person records. */
+export function peopleStore(
+  store: string,
+  version: number,
+  partitions: number,
+  count: number,
+): MakeStoreOptions {
+  return {
+    store,
+    version,
+    partitions,
+    keySchema: STRING_KEY_SCHEMA,
+    valueSchema: PERSON_VALUE_SCHEMA,
+    records: people(count),
+  };
+}
+
 /** A bytes value in Avro's JSON mapping: each byte as the code point 0-255. */
 export function bytesJson(bytes: Uint8Array): string {
   let s = "";
