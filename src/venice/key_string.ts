@@ -62,32 +62,6 @@ export function decodeKeyString(keyString: string): Uint8Array {
     : textEncoder.encode(lenientDecoder.decode(pathBytes));
 }
 
-/**
- * Like `decodeKeyString`, but writes the key into `scratch` and returns its length, so a
- * server can reuse one buffer per worker and allocate nothing for Fast Client keys. Throws
- * RangeError when `scratch` is too small.
- */
-export function decodeKeyStringInto(keyString: string, scratch: Uint8Array): number {
-  if (keyString.endsWith("?f=b64")) {
-    const path = keyString.slice(0, -6);
-    if (path.indexOf("?") < 0 && path.indexOf("#") < 0 && path.indexOf("%") < 0) {
-      const need = base64UrlDecodedLength(path);
-      if (need > scratch.length) {
-        throw new RangeError(`Key of ${need} bytes does not fit the ${scratch.length}-byte buffer`);
-      }
-      return base64UrlDecodeInto(path, scratch);
-    }
-  }
-  const key = decodeKeyString(keyString);
-  if (key.length > scratch.length) {
-    throw new RangeError(
-      `Key of ${key.length} bytes does not fit the ${scratch.length}-byte buffer`,
-    );
-  }
-  scratch.set(key);
-  return key.length;
-}
-
 /** The keyString the Fast Client sends for `keyBytes`. */
 export function encodeKeyString(keyBytes: Uint8Array): string {
   return base64UrlEncode(keyBytes) + "?f=b64";
@@ -204,7 +178,7 @@ export function decodeKeyStringBytes(
     if (c === 0x3f /* ? */ || c === 0x23 /* # */ || c === 0x25 /* % */ || c >= 0x80) fast = false;
     else if (c !== EQ) dataChars = i - start + 1;
   }
-  if (!fast) return decodeKeyString(new TextDecoder().decode(buf.subarray(start, end)));
+  if (!fast) return decodeKeyString(lenientDecoder.decode(buf.subarray(start, end)));
   const bound = Math.floor((dataChars * 3) / 4);
   const out = scratch !== undefined && scratch.length >= bound ? scratch : new Uint8Array(bound);
   const length = base64UrlDecodeBytes(buf, start, pathEnd, out);

@@ -4,7 +4,6 @@ import {
   base64UrlEncode,
   decodeKeyString,
   decodeKeyStringBytes,
-  decodeKeyStringInto,
   encodeKeyString,
   KeyStringError,
 } from "./key_string.ts";
@@ -78,20 +77,6 @@ Deno.test("invalid base64 throws KeyStringError", () => {
   ) {
     assert.throws(() => decodeKeyString(bad), KeyStringError, bad);
   }
-});
-
-Deno.test("decodeKeyStringInto fills a reusable buffer and reports the length", () => {
-  const scratch = new Uint8Array(64);
-  const key = Uint8Array.of(9, 8, 7, 6, 5);
-  assert.equal(decodeKeyStringInto(encodeKeyString(key), scratch), 5);
-  assert.deepEqual(scratch.subarray(0, 5), key);
-  assert.equal(decodeKeyStringInto("a%20b", scratch), 3);
-  assert.deepEqual(scratch.subarray(0, 3), enc.encode("a b"));
-  assert.throws(
-    () => decodeKeyStringInto(encodeKeyString(new Uint8Array(65)), scratch),
-    RangeError,
-  );
-  assert.throws(() => decodeKeyStringInto("AQ+=?f=b64", scratch), KeyStringError);
 });
 
 Deno.test("decodeKeyStringBytes agrees with decodeKeyString on every shape", () => {
