@@ -201,10 +201,8 @@ export async function startServer(
   };
 
   try {
-    const first = await registry.sync();
-    for (const failed of first.failed) {
-      log.error("Not serving {resource}: {error}", failed);
-    }
+    // Versions it cannot open yet are logged by the registry and listed in /status.
+    await registry.sync();
     const read = new ReadService({
       registry,
       limits: readLimits(config),
@@ -225,6 +223,7 @@ export async function startServer(
           transport: config.grpc.transport,
           workers: await workerStatus(),
         },
+        storage: { openMode: config.storage.openMode, notServed: registry.notServed() },
         stores: registry.storeNames().map((name) => ({
           name,
           enabled: admission.isEnabled(name),

@@ -24,3 +24,14 @@ export class StoreVersionError extends Error {
     this.name = "StoreVersionError";
   }
 }
+
+/**
+ * A version whose settings are not on disk yet: Venice made its metadata partition but
+ * has not written VERSION_METADATA (it does at START_OF_PUSH). Served once they are.
+ */
+export class VersionNotReadyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "VersionNotReadyError";
+  }
+}

@@ -48,6 +48,17 @@ export interface VersionOnDisk extends ResourceName {
   /** Data partitions present, ascending; the metadata partition is not among them. */
   readonly partitions: readonly number[];
   readonly hasMetadataPartition: boolean;
+  /**
+   * Which directories these are (inode and creation time of each partition folder): it
+   * changes when Venice replaces a partition in place (a blob transfer renames a copy
+   * over it, a restore drops and re-bootstraps it), not when files inside change.
+   */
+  readonly fingerprint: string;
+}
+
+async function folderIdentity(path: string): Promise<string> {
+  const info = await Deno.stat(path);
+  return `${info.ino ?? ""}@${info.birthtime?.getTime() ?? ""}`;
 }
 
 /**
@@ -83,7 +94,27 @@ export async function discoverVersions(dataDir: string): Promise<VersionOnDisk[]
     }
     if (partitions.length === 0) continue;
     partitions.sort((a, b) => a - b);
-    found.push({ ...name, dir, partitions, hasMetadataPartition });
+    const identities: string[] = [];
+    try {
+      for (const partition of partitions) {
+        identities.push(`${partition}:${await folderIdentity(`${dir}/${prefix}${partition}`)}`);
+      }
+      if (hasMetadataPartition) {
+        const metadata = `${dir}/${prefix}${METADATA_PARTITION_ID}`;
+        identities.push(`m:${await folderIdentity(metadata)}`);
+      }
+    } catch (error) {
+      // Renamed away between listing and stat: the next scan sees what replaced it.
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    found.push({
+      ...name,
+      dir,
+      partitions,
+      hasMetadataPartition,
+      fingerprint: identities.join(","),
+    });
   }
   found.sort((a, b) => a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0);
   return found;

@@ -6,6 +6,7 @@
  */
 import { BlockCache } from "../../ffi/mod.ts";
 import { logger } from "../log.ts";
+import { VersionNotReadyError } from "./errors.ts";
 import { discoverVersions } from "./layout.ts";
 import { type OpenSettings, StoreVersion, type VersionOverride } from "./store_version.ts";
 
@@ -47,8 +48,35 @@ export interface SyncResult {
   readonly failed: { resource: string; error: string }[];
 }
 
+/** A version on disk that is not served, and why (for /status). */
+export interface NotServedVersion {
+  readonly resource: string;
+  /** waiting: its settings are not written yet; failed: it cannot be opened. */
+  readonly state: "waiting" | "failed";
+  readonly reason: string;
+  /** When it was first seen not servable. */
+  readonly since: string;
+  readonly attempts: number;
+  /** Failed versions are retried with backoff; waiting ones at every scan. */
+  readonly nextAttemptAt: string;
+}
+
+/** Backoff between attempts to open a version that failed: doubling, capped. */
+export const OPEN_RETRY_FIRST_MS = 1_000;
+export const OPEN_RETRY_MAX_MS = 60_000;
+
+interface Attempts {
+  state: "waiting" | "failed";
+  reason: string;
+  since: number;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
 export class StoreRegistry implements VersionLookup {
   readonly #versions = new Map<string, StoreVersion>();
+  /** Versions on disk that could not be opened yet (not served). */
+  readonly #notServed = new Map<string, Attempts>();
   readonly #blockCache: BlockCache;
   #settings: RegistrySettings;
   #peers: VersionPeers | null = null;
@@ -68,6 +96,18 @@ export class StoreRegistry implements VersionLookup {
   /** All open versions, by resource name. */
   versions(): StoreVersion[] {
     return [...this.#versions.values()];
+  }
+
+  /** Versions on disk that are not served, and why. */
+  notServed(): NotServedVersion[] {
+    return [...this.#notServed].map(([resource, a]) => ({
+      resource,
+      state: a.state,
+      reason: a.reason,
+      since: new Date(a.since).toISOString(),
+      attempts: a.attempts,
+      nextAttemptAt: new Date(a.nextAttemptAt).toISOString(),
+    }));
   }
 
   /** Store names with at least one open version. */
@@ -121,22 +161,28 @@ export class StoreRegistry implements VersionLookup {
     };
     for (const found of onDisk) {
       const current = this.#versions.get(found.resource);
-      if (current && samePartitions(current.partitions, found.partitions)) continue;
+      // Same partition folders: nothing to do. A changed set, or a folder replaced in
+      // place, is opened afresh and the old version drains.
+      if (current && current.fingerprint === found.fingerprint) continue;
+      const previous = this.#notServed.get(found.resource);
+      if (previous && Date.now() < previous.nextAttemptAt) continue;
       try {
         const version = StoreVersion.open(found, open, settings.overrides[found.resource]);
         this.#versions.set(found.resource, version);
+        this.#notServed.delete(found.resource);
         this.#peers?.install(version);
         result.opened.push(found.resource);
-        // A version whose partitions changed is replaced; the old one drains first.
         if (current) void this.#retire(current);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        result.failed.push({ resource: found.resource, error: message });
-        log.error("Cannot open store version {resource}: {error}", {
-          resource: found.resource,
-          error,
-        });
+        this.#noteNotServed(found.resource, error, previous);
+        if (!(error instanceof VersionNotReadyError)) {
+          const message = error instanceof Error ? error.message : String(error);
+          result.failed.push({ resource: found.resource, error: message });
+        }
       }
+    }
+    for (const resource of this.#notServed.keys()) {
+      if (!present.has(resource)) this.#notServed.delete(resource);
     }
     for (const [resource, version] of this.#versions) {
       if (present.has(resource)) continue;
@@ -151,6 +197,42 @@ export class StoreRegistry implements VersionLookup {
       });
     }
     return result;
+  }
+
+  /**
+   * Records why `resource` is not served. A reason is logged once, when it first
+   * appears; failures are retried with backoff, versions waiting for their settings at
+   * every scan. A served version that cannot be reopened stays served meanwhile.
+   */
+  #noteNotServed(resource: string, error: unknown, previous: Attempts | undefined): void {
+    const waiting = error instanceof VersionNotReadyError;
+    const reason = error instanceof Error ? describe(error) : String(error);
+    const attempts = (previous?.attempts ?? 0) + 1;
+    const now = Date.now();
+    const delay = waiting
+      ? 0
+      : Math.min(OPEN_RETRY_FIRST_MS * 2 ** Math.min(attempts - 1, 30), OPEN_RETRY_MAX_MS);
+    this.#notServed.set(resource, {
+      state: waiting ? "waiting" : "failed",
+      reason,
+      since: previous?.since ?? now,
+      attempts,
+      nextAttemptAt: now + delay,
+    });
+    if (previous?.reason === reason) {
+      log.debug("Still cannot open store version {resource} (attempt {attempts}): {reason}", {
+        resource,
+        attempts,
+        reason,
+      });
+    } else if (waiting) {
+      log.info("Not serving store version {resource} yet: {reason}", { resource, reason });
+    } else {
+      log.error("Cannot open store version {resource} (retrying with backoff): {error}", {
+        resource,
+        error,
+      });
+    }
   }
 
   /** Secondary mode: every open version catches up with its primary. */
@@ -176,6 +258,11 @@ export class StoreRegistry implements VersionLookup {
   }
 }
 
-function samePartitions(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((p, i) => p === b[i]);
+/** An error's message with its causes' ("a: b: c"). */
+function describe(error: Error): string {
+  let text = error.message;
+  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) {
+    if (!text.includes(cause.message)) text += `: ${cause.message}`;
+  }
+  return text;
 }

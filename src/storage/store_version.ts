@@ -28,7 +28,12 @@ import {
   isCompressionStrategy,
 } from "../venice/compression.ts";
 import { decodeStoreVersionState, VERSION_METADATA_KEY } from "../venice/version_metadata.ts";
-import { CorruptValueError, PartitionNotHeldError, StoreVersionError } from "./errors.ts";
+import {
+  CorruptValueError,
+  PartitionNotHeldError,
+  StoreVersionError,
+  VersionNotReadyError,
+} from "./errors.ts";
 import { METADATA_PARTITION_ID, partitionDir, type VersionOnDisk } from "./layout.ts";
 import { payloadOf, SCHEMA_ID_BYTES, schemaIdOf } from "./value.ts";
 
@@ -67,37 +72,77 @@ function openPartition(settings: OpenSettings, resource: string, partition: numb
     if (!settings.secondaryDir) {
       throw new StoreVersionError(`Secondary mode needs storage.secondaryDir to open "${path}"`);
     }
+    const secondaryPath = `${settings.secondaryDir}/${resource}/${resource}_${partition}`;
+    makeSecondaryDir(secondaryPath, path);
     return RocksDB.open(path, {
       mode: "secondary",
-      secondaryPath: `${settings.secondaryDir}/${resource}/${resource}_${partition}`,
+      secondaryPath,
       blockCache: settings.blockCache,
     });
   }
   return RocksDB.open(path, { mode: "read-only", blockCache: settings.blockCache });
 }
 
-/** Reads the version state a Venice server keeps in the metadata partition, if any. */
+/**
+ * A secondary instance's own folder, with its parents: RocksDB creates only the last path
+ * element, and an operator provides only `storage.secondaryDir` (or not even that).
+ */
+function makeSecondaryDir(secondaryPath: string, primaryPath: string): void {
+  try {
+    Deno.mkdirSync(secondaryPath, { recursive: true });
+  } catch (error) {
+    const reason = error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new StoreVersionError(
+      `Cannot create the secondary directory "${secondaryPath}" to follow "${primaryPath}": ${reason}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Reads the version state a Venice server keeps in the metadata partition. A version
+ * with no metadata partition at all (written by another tool) gets Venice's defaults
+ * for a null StoreVersionState; one whose metadata partition does not hold the state yet
+ * is not ready (VersionNotReadyError): its chunking and compression are not known.
+ */
 function readMetadata(settings: OpenSettings, onDisk: VersionOnDisk): VersionSettings {
   if (!onDisk.hasMetadataPartition) return DEFAULT_SETTINGS;
   const path = partitionDir(settings.dataDir, onDisk.resource, METADATA_PARTITION_ID);
-  const db = RocksDB.open(path, { mode: "read-only" });
+  // Read-only opens replay the WAL, which Venice keeps on for this partition.
+  let bytes: Uint8Array | null;
   try {
-    const bytes = db.get(VERSION_METADATA_KEY);
-    if (!bytes) return DEFAULT_SETTINGS;
-    const state = decodeStoreVersionState(bytes);
-    if (!isCompressionStrategy(state.compressionStrategy)) {
-      throw new StoreVersionError(`Unknown compression strategy ${state.compressionStrategy}`);
-    }
-    return Object.freeze({
-      compressionStrategy: state.compressionStrategy,
-      chunked: state.chunked,
-      compressionDictionary: state.compressionDictionary,
-    });
+    using db = RocksDB.open(path, { mode: "read-only" });
+    bytes = db.get(VERSION_METADATA_KEY);
   } catch (error) {
     throw new StoreVersionError(`Cannot read the version metadata in "${path}"`, { cause: error });
-  } finally {
-    db.close();
   }
+  if (bytes === null) {
+    throw new VersionNotReadyError(
+      `Waiting for VERSION_METADATA in "${path}" (Venice writes it at start of push)`,
+    );
+  }
+  let state;
+  try {
+    state = decodeStoreVersionState(bytes);
+  } catch (error) {
+    throw new StoreVersionError(`Cannot decode the version metadata in "${path}"`, {
+      cause: error,
+    });
+  }
+  if (!isCompressionStrategy(state.compressionStrategy)) {
+    throw new StoreVersionError(
+      `Unknown compression strategy ${state.compressionStrategy} in the version metadata in "${path}"`,
+    );
+  }
+  return Object.freeze({
+    compressionStrategy: state.compressionStrategy,
+    chunked: state.chunked,
+    compressionDictionary: state.compressionDictionary,
+  });
 }
 
 /** Int32 slots of a version's shared lease state. */
@@ -244,6 +289,11 @@ export class StoreVersion {
         : {}),
       ...(override?.chunked !== undefined ? { chunked: override.chunked } : {}),
     });
+  }
+
+  /** Which partition folders it opened (VersionOnDisk.fingerprint). */
+  get fingerprint(): string {
+    return this.#onDisk.fingerprint;
   }
 
   holds(partition: number): boolean {
