@@ -23,7 +23,7 @@ const DEFAULTS = {
     transport: "native",
     workers: null,
     maxMessageBytes: 4194304,
-    maxKeysPerBatch: 500,
+    maxKeysPerBatch: null,
     asyncBatchMinKeys: null,
     tls: { enabled: false, certFile: null, keyFile: null, caFile: null, principal: "subject-cn" },
   },
@@ -97,7 +97,9 @@ Deno.test("every field rejects a value of the wrong type, naming its path", () =
   assert.equal(all.length, 40, "every leaf of the contract");
   for (const [path, value] of all) {
     // The nullable numbers: 42 would be a valid value there.
-    const bad = ["grpc.workers", "grpc.asyncBatchMinKeys"].includes(path.join("."))
+    const bad = ["grpc.workers", "grpc.asyncBatchMinKeys", "grpc.maxKeysPerBatch"].includes(
+        path.join("."),
+      )
       ? "many"
       : typeof value === "string" || value === null
       ? 42
@@ -295,7 +297,7 @@ Deno.test("the watcher applies valid changes within a second and keeps the old o
       record = await waitForReload(watcher, await sha(badField));
       assert.equal(record.ok, false);
       assert.match(record.error!, /grpc\.maxKeysPerBatch/);
-      assert.equal(watcher.config.grpc.maxKeysPerBatch, 500);
+      assert.equal(watcher.config.grpc.maxKeysPerBatch, null);
 
       const refused = "stores:\n  ghost:\n    enabled: true\n";
       await Deno.writeTextFile(path, refused);

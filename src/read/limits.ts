@@ -4,7 +4,7 @@ import type { ReadLimits } from "./read_service.ts";
 
 export function readLimits(config: RialtoConfig): ReadLimits {
   return {
-    maxKeysPerBatch: config.grpc.maxKeysPerBatch,
+    maxKeysPerBatch: config.grpc.maxKeysPerBatch ?? Infinity,
     asyncBatchMinKeys: config.grpc.asyncBatchMinKeys ?? 0,
   };
 }

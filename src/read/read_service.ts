@@ -18,7 +18,7 @@ import {
 } from "../codec/messages.ts";
 import { logger } from "../log.ts";
 import type { ReadMetrics, StoreReadMetrics } from "../metrics/mod.ts";
-import { CorruptValueError, PartitionNotHeldError } from "../storage/errors.ts";
+import { CorruptValueError, NoStoreError, VeniceStorageError } from "../storage/errors.ts";
 import { parseResourceName } from "../storage/layout.ts";
 import type { VersionLookup } from "../storage/registry.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
@@ -38,18 +38,17 @@ import { GateVerdict, OPEN_GATE, type ReadGate } from "./gate.ts";
 import {
   badRequest,
   internalError,
-  KEY_NOT_FOUND_RESPONSE,
+  keyNotFound,
   NODE_OVER_CAPACITY_RESPONSE,
   STORE_OVER_QUOTA_RESPONSE,
   storeDisabled,
+  veniceInternalError,
 } from "./responses.ts";
 
 const log = logger("read");
 
-/** Venice's default batch-get key limit. */
-export const DEFAULT_MAX_KEYS_PER_BATCH = 500;
-
 export interface ReadLimits {
+  /** Infinity: no limit (a Venice server has none; its client enforces batchGetLimit). */
   readonly maxKeysPerBatch: number;
   /**
    * Batch gets of at least this many keys read RocksDB on Deno's blocking thread pool
@@ -150,7 +149,7 @@ export class ReadService {
     const isBatch = view.isBatchRequest;
     const version = this.#registry.lookup(resource);
     if (version === undefined || !version.acquire()) {
-      return badRequest(`Invalid request resource: ${resource}`);
+      return veniceInternalError(new NoStoreError(resource));
     }
     const metrics = this.#metrics?.forStore(version.store) ?? null;
     let leaseMovedToPromise = false;
@@ -165,7 +164,9 @@ export class ReadService {
           );
         }
       }
-      switch (this.#gate.admit(version, rcu, view.isRetryRequest)) {
+      // Every gRPC read pays the quota: Venice's gRPC path hard-codes isRetryRequest
+      // false (GetRouterRequest, MultiGetRouterRequestWrapper), whatever the client sent.
+      switch (this.#gate.admit(version, rcu, false)) {
         case GateVerdict.ADMITTED:
           break;
         case GateVerdict.STORE_DISABLED:
@@ -211,7 +212,7 @@ export class ReadService {
     const end = performance.now();
     let response: Uint8Array;
     if (stored === null) {
-      response = KEY_NOT_FOUND_RESPONSE;
+      response = keyNotFound(version.settings.compressionStrategy);
     } else {
       const header = this.#header;
       header.schemaId = schemaIdOf(stored);
@@ -380,11 +381,8 @@ export class ReadService {
       return badRequest(`Malformed batch get keys: ${error.message}`);
     }
     if (error instanceof KeyStringError) return badRequest(`Malformed keyString: ${error.message}`);
-    if (error instanceof PartitionNotHeldError) return internalError(error.message);
-    if (error instanceof CorruptValueError) {
-      log.error("Corrupt value: {error}", { error });
-      return internalError(error.message);
-    }
+    if (error instanceof CorruptValueError) log.error("Corrupt value: {error}", { error });
+    if (error instanceof VeniceStorageError) return veniceInternalError(error);
     log.error("Read failed: {error}", { error });
     return internalError("the read failed on this server");
   }

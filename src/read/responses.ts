@@ -4,6 +4,8 @@
  * constant ones are encoded once.
  */
 import { encodeServerResponse } from "../codec/messages.ts";
+import type { VeniceStorageError } from "../storage/errors.ts";
+import { CompressionStrategy, type CompressionStrategyId } from "../venice/compression.ts";
 import { VeniceReadResponseStatus } from "../venice/status.ts";
 
 const encoder = new TextEncoder();
@@ -13,11 +15,24 @@ export function statusResponse(errorCode: number, message: string): Uint8Array {
   return encodeServerResponse({ errorCode, errorMessage: encoder.encode(message) });
 }
 
-/** GrpcOutboundResponseHandler: -420 "Key not found", no data. */
-export const KEY_NOT_FOUND_RESPONSE: Uint8Array = statusResponse(
-  VeniceReadResponseStatus.KEY_NOT_FOUND,
-  "Key not found",
+/**
+ * GrpcOutboundResponseHandler: -420 "Key not found", no data, with the version's
+ * compressionStrategy and responseRCU 1 (set before it checks whether the key was found).
+ * Indexed by compression strategy.
+ */
+const KEY_NOT_FOUND_RESPONSES: readonly Uint8Array[] = Object.values(CompressionStrategy).map(
+  (compressionStrategy) =>
+    encodeServerResponse({
+      compressionStrategy,
+      responseRCU: 1,
+      errorCode: VeniceReadResponseStatus.KEY_NOT_FOUND,
+      errorMessage: encoder.encode("Key not found"),
+    }),
 );
+
+export function keyNotFound(compressionStrategy: CompressionStrategyId): Uint8Array {
+  return KEY_NOT_FOUND_RESPONSES[compressionStrategy];
+}
 
 /** ReadQuotaEnforcementHandler: 429 with an empty message. */
 export const STORE_OVER_QUOTA_RESPONSE: Uint8Array = encodeServerResponse({
@@ -37,6 +52,11 @@ export function badRequest(message: string): Uint8Array {
 export function internalError(message: string): Uint8Array {
   // GrpcStorageReadRequestHandler's wording.
   return statusResponse(VeniceReadResponseStatus.INTERNAL_ERROR, `Internal Error: ${message}`);
+}
+
+/** A failure the Java server has too, named by its exception class as Venice answers it. */
+export function veniceInternalError(error: VeniceStorageError): Uint8Array {
+  return internalError(`${error.veniceException}: ${error.message}`);
 }
 
 export function storeDisabled(store: string): Uint8Array {

@@ -1,16 +1,55 @@
-/** Errors of the storage layer; the read path maps each to a Venice status. */
+/**
+ * Errors of the storage layer; the read path maps each to a Venice status. Errors a Java
+ * server would raise for the same data name the Java exception class, so the answer reads
+ * as Venice's: `Internal Error: <class>: <message>` (GrpcStorageReadRequestHandler gets
+ * the exception wrapped in an ExecutionException, whose message is the cause's toString).
+ */
 
-/** The server has the version but not this partition (Venice answers 500 for it). */
-export class PartitionNotHeldError extends RangeError {
-  constructor(resource: string, partition: number) {
-    // Venice's wording (AbstractStorageEngine.getPartitionOrThrow).
-    super(`Partition: ${partition} of store: ${resource} does not exist`);
+const VENICE_EXCEPTION = "com.linkedin.venice.exceptions.VeniceException";
+const PERSISTENCE_FAILURE_EXCEPTION = "com.linkedin.venice.exceptions.PersistenceFailureException";
+const NO_STORE_EXCEPTION = "com.linkedin.venice.exceptions.VeniceNoStoreException";
+
+/** An error a Java Venice server raises too; `veniceException` is its class. */
+export abstract class VeniceStorageError extends Error {
+  abstract readonly veniceException: string;
+}
+
+/**
+ * The server has the version but not this partition. AbstractStorageEngine's wording:
+ * a partition it once held and dropped ("does not exist", getPartitionOrThrow), or one
+ * it never held (no read-write lock for it, executeWithSafeGuard).
+ */
+export class PartitionNotHeldError extends VeniceStorageError {
+  readonly veniceException: string;
+  constructor(resource: string, partition: number, dropped: boolean) {
+    super(
+      dropped
+        ? `Partition: ${partition} of store: ${resource} does not exist`
+        : `Failed to get read-write lock for partition: ${partition}, store: ${resource}`,
+    );
     this.name = "PartitionNotHeldError";
+    this.veniceException = dropped ? PERSISTENCE_FAILURE_EXCEPTION : VENICE_EXCEPTION;
   }
 }
 
-/** A stored value that Venice could not have written: short, bad schema id, broken chunks. */
-export class CorruptValueError extends Error {
+/**
+ * The server holds no version by this name (StorageReadRequestHandler's
+ * getStorageEngineOrThrow), or holds it but does not serve it yet.
+ */
+export class NoStoreError extends VeniceStorageError {
+  readonly veniceException = NO_STORE_EXCEPTION;
+  constructor(resource: string) {
+    super(`Store: ${resource} does not exist.`);
+    this.name = "NoStoreError";
+  }
+}
+
+/**
+ * A stored value that Venice could not have written: short, bad schema id, broken chunks.
+ * Where Venice checks the same thing (ChunkingUtils), the message is its wording.
+ */
+export class CorruptValueError extends VeniceStorageError {
+  readonly veniceException = VENICE_EXCEPTION;
   constructor(message: string) {
     super(message);
     this.name = "CorruptValueError";

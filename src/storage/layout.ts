@@ -56,9 +56,15 @@ export interface VersionOnDisk extends ResourceName {
   readonly fingerprint: string;
 }
 
-async function folderIdentity(path: string): Promise<string> {
-  const info = await Deno.stat(path);
-  return `${info.ino ?? ""}@${info.birthtime?.getTime() ?? ""}`;
+/** Inode and creation time of a folder; null when it is gone. */
+async function folderIdentity(path: string): Promise<string | null> {
+  try {
+    const info = await Deno.stat(path);
+    return `${info.ino ?? ""}@${info.birthtime?.getTime() ?? ""}`;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
 }
 
 /**
@@ -84,34 +90,38 @@ export async function discoverVersions(dataDir: string): Promise<VersionOnDisk[]
     const partitions: number[] = [];
     let hasMetadataPartition = false;
     const prefix = `${entry.name}_`;
-    for await (const child of Deno.readDir(dir)) {
-      if (!child.isDirectory || !child.name.startsWith(prefix)) continue;
-      const suffix = child.name.slice(prefix.length);
-      if (!/^[0-9]+$/.test(suffix)) continue;
-      const partition = Number(suffix);
-      if (partition === METADATA_PARTITION_ID) hasMetadataPartition = true;
-      else if (Number.isSafeInteger(partition)) partitions.push(partition);
-    }
-    if (partitions.length === 0) continue;
-    partitions.sort((a, b) => a - b);
-    const identities: string[] = [];
     try {
-      for (const partition of partitions) {
-        identities.push(`${partition}:${await folderIdentity(`${dir}/${prefix}${partition}`)}`);
-      }
-      if (hasMetadataPartition) {
-        const metadata = `${dir}/${prefix}${METADATA_PARTITION_ID}`;
-        identities.push(`m:${await folderIdentity(metadata)}`);
+      for await (const child of Deno.readDir(dir)) {
+        if (!child.isDirectory || !child.name.startsWith(prefix)) continue;
+        const suffix = child.name.slice(prefix.length);
+        if (!/^[0-9]+$/.test(suffix)) continue;
+        const partition = Number(suffix);
+        if (partition === METADATA_PARTITION_ID) hasMetadataPartition = true;
+        else if (Number.isSafeInteger(partition)) partitions.push(partition);
       }
     } catch (error) {
-      // Renamed away between listing and stat: the next scan sees what replaced it.
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
+    }
+    partitions.sort((a, b) => a - b);
+    // A folder renamed away between the listing and its stat (a partition being
+    // replaced) counts as absent: the next scan sees what took its place.
+    const held: number[] = [];
+    const identities: string[] = [];
+    for (const partition of partitions) {
+      const identity = await folderIdentity(`${dir}/${prefix}${partition}`);
+      if (identity === null) continue;
+      held.push(partition);
+      identities.push(`${partition}:${identity}`);
+    }
+    if (held.length === 0) continue;
+    if (hasMetadataPartition) {
+      identities.push(`m:${await folderIdentity(`${dir}/${prefix}${METADATA_PARTITION_ID}`)}`);
     }
     found.push({
       ...name,
       dir,
-      partitions,
+      partitions: held,
       hasMetadataPartition,
       fingerprint: identities.join(","),
     });

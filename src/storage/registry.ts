@@ -77,6 +77,12 @@ export class StoreRegistry implements VersionLookup {
   readonly #versions = new Map<string, StoreVersion>();
   /** Versions on disk that could not be opened yet (not served). */
   readonly #notServed = new Map<string, Attempts>();
+  /**
+   * Served versions the last scan found partitions (or all) of missing. A folder is
+   * gone for a moment while Venice renames a replacement over it: only when the next
+   * scan still misses it is it dropped.
+   */
+  readonly #missingOnce = new Set<string>();
   readonly #blockCache: BlockCache;
   #settings: RegistrySettings;
   #peers: VersionPeers | null = null;
@@ -163,11 +169,17 @@ export class StoreRegistry implements VersionLookup {
       const current = this.#versions.get(found.resource);
       // Same partition folders: nothing to do. A changed set, or a folder replaced in
       // place, is opened afresh and the old version drains.
+      if (current && this.#firstMiss(current.resource, lacks(found.partitions, current))) continue;
       if (current && current.fingerprint === found.fingerprint) continue;
       const previous = this.#notServed.get(found.resource);
       if (previous && Date.now() < previous.nextAttemptAt) continue;
       try {
-        const version = StoreVersion.open(found, open, settings.overrides[found.resource]);
+        const version = StoreVersion.open(
+          found,
+          open,
+          settings.overrides[found.resource],
+          current,
+        );
         this.#versions.set(found.resource, version);
         this.#notServed.delete(found.resource);
         this.#peers?.install(version);
@@ -185,7 +197,7 @@ export class StoreRegistry implements VersionLookup {
       if (!present.has(resource)) this.#notServed.delete(resource);
     }
     for (const [resource, version] of this.#versions) {
-      if (present.has(resource)) continue;
+      if (present.has(resource) || this.#firstMiss(resource, true)) continue;
       this.#versions.delete(resource);
       result.retired.push(resource);
       void this.#retire(version);
@@ -197,6 +209,16 @@ export class StoreRegistry implements VersionLookup {
       });
     }
     return result;
+  }
+
+  /** True when `missing` is first seen for `resource` (wait one scan before acting). */
+  #firstMiss(resource: string, missing: boolean): boolean {
+    if (!missing || this.#missingOnce.has(resource)) {
+      this.#missingOnce.delete(resource);
+      return false;
+    }
+    this.#missingOnce.add(resource);
+    return true;
   }
 
   /**
@@ -256,6 +278,12 @@ export class StoreRegistry implements VersionLookup {
     await Promise.all(versions.map((v) => this.#retire(v)));
     this.#blockCache.close();
   }
+}
+
+/** Whether `partitions` lacks one that `version` holds. */
+function lacks(partitions: readonly number[], version: StoreVersion): boolean {
+  const now = new Set(partitions);
+  return version.partitions.some((p) => !now.has(p));
 }
 
 /** An error's message with its causes' ("a: b: c"). */

@@ -160,6 +160,8 @@ export interface SharedStoreVersion {
   readonly metadata: VersionSettings;
   /** Indexed by partition id; null where this server does not hold the partition. */
   readonly dbs: readonly (SharedRocksDB | null)[];
+  /** Partitions an earlier version by this name held and this one does not. */
+  readonly dropped: readonly number[];
   /** Int32 [leases held by adopters, retired flag]. */
   readonly leases: SharedArrayBuffer;
 }
@@ -183,6 +185,8 @@ export class StoreVersion {
   /** Indexed by partition id; a hole where this server does not hold the partition. */
   readonly #dbs: (RocksDB | undefined)[];
   readonly #onDisk: VersionOnDisk;
+  /** Partitions an earlier version by this name held and this one does not. */
+  readonly #dropped: ReadonlySet<number>;
   /** This isolate's leases. */
   #leases = 0;
   #retired = false;
@@ -200,9 +204,11 @@ export class StoreVersion {
     onDisk: VersionOnDisk,
     metadata: VersionSettings,
     dbs: (RocksDB | undefined)[],
+    dropped: readonly number[],
     adopted: { id: number; leases: SharedArrayBuffer } | null = null,
   ) {
     this.#onDisk = onDisk;
+    this.#dropped = new Set(dropped);
     this.id = adopted?.id ?? nextVersionId++;
     this.#adopted = adopted !== null;
     this.#shared = adopted === null ? null : new Int32Array(adopted.leases);
@@ -215,11 +221,16 @@ export class StoreVersion {
     this.#dbs = dbs;
   }
 
-  /** Opens every partition found on disk; on any failure closes what it opened. */
+  /**
+   * Opens every partition found on disk; on any failure closes what it opened.
+   * `previous` is the version by this name it replaces, if any: partitions it held and
+   * this one does not answer as dropped ones.
+   */
   static open(
     onDisk: VersionOnDisk,
     settings: OpenSettings,
     override?: VersionOverride,
+    previous?: StoreVersion,
   ): StoreVersion {
     const metadata = readMetadata(settings, onDisk);
     const dbs: (RocksDB | undefined)[] = [];
@@ -231,7 +242,11 @@ export class StoreVersion {
       for (const db of dbs) db?.close();
       throw error;
     }
-    const version = new StoreVersion(onDisk, metadata, dbs);
+    const held = new Set(onDisk.partitions);
+    const dropped = previous === undefined
+      ? []
+      : [...previous.partitions, ...previous.#dropped].filter((p) => !held.has(p));
+    const version = new StoreVersion(onDisk, metadata, dbs, [...new Set(dropped)]);
     if (override) version.applyOverride(override);
     return version;
   }
@@ -245,7 +260,7 @@ export class StoreVersion {
     shared.dbs.forEach((db, partition) => {
       if (db !== null && db !== undefined) dbs[partition] = RocksDB.adopt(db);
     });
-    const version = new StoreVersion(shared.onDisk, shared.metadata, dbs, {
+    const version = new StoreVersion(shared.onDisk, shared.metadata, dbs, shared.dropped, {
       id: shared.id,
       leases: shared.leases,
     });
@@ -267,6 +282,7 @@ export class StoreVersion {
       onDisk: this.#onDisk,
       metadata: this.#metadata,
       dbs: Array.from(this.#dbs, (db) => db?.share() ?? null),
+      dropped: [...this.#dropped],
       leases: this.#shared.buffer as SharedArrayBuffer,
     };
   }
@@ -384,16 +400,17 @@ export class StoreVersion {
 
   #db(partition: number): RocksDB {
     const db = this.#dbs[partition];
-    if (db === undefined) throw new PartitionNotHeldError(this.resource, partition);
+    if (db === undefined) {
+      throw new PartitionNotHeldError(this.resource, partition, this.#dropped.has(partition));
+    }
     return db;
   }
 
   /** One value in stored shape, or null when the key is absent. Hold a lease. */
   get(partition: number, key: Uint8Array): Uint8Array | null {
     const db = this.#db(partition);
-    if (!this.#settings.chunked) return this.#plain(db.get(key));
-    const stored = db.get(withSuffix(key, NON_CHUNK_KEY_SUFFIX));
-    return stored === null ? null : this.#assemble(db, stored);
+    const stored = db.get(this.#settings.chunked ? withSuffix(key, NON_CHUNK_KEY_SUFFIX) : key);
+    return stored === null ? null : this.#resolve(db, partition, stored);
   }
 
   /**
@@ -408,7 +425,13 @@ export class StoreVersion {
     const chunked = this.#settings.chunked;
     for (const [partition, indices] of this.#groupByPartition(partitions, keys.length)) {
       const db = this.#db(partition);
-      this.#place(db, chunked, indices, db.multiGet(this.#lookupKeys(chunked, indices, keys)), out);
+      this.#place(
+        db,
+        partition,
+        indices,
+        db.multiGet(this.#lookupKeys(chunked, indices, keys)),
+        out,
+      );
     }
   }
 
@@ -435,7 +458,7 @@ export class StoreVersion {
       const result = settled[g];
       if (result.status === "rejected") throw result.reason;
       const [partition, indices] = groups[g];
-      this.#place(this.#db(partition), chunked, indices, result.value, out);
+      this.#place(this.#db(partition), partition, indices, result.value, out);
     }
   }
 
@@ -464,59 +487,50 @@ export class StoreVersion {
 
   #place(
     db: RocksDB,
-    chunked: boolean,
+    partition: number,
     indices: readonly number[],
     values: readonly (Uint8Array | null)[],
     out: (Uint8Array | null)[],
   ): void {
     for (let j = 0; j < indices.length; j++) {
       const stored = values[j];
-      out[indices[j]] = stored === null
-        ? null
-        : chunked
-        ? this.#assemble(db, stored)
-        : this.#plain(stored);
+      out[indices[j]] = stored === null ? null : this.#resolve(db, partition, stored);
     }
   }
 
-  /** A value of a version that is not chunked must carry a writer schema id. */
-  #plain(stored: Uint8Array | null): Uint8Array | null {
-    if (stored !== null && schemaIdOf(stored) < 0) {
-      throw new CorruptValueError(
-        `Value with schema id ${schemaIdOf(stored)} in ${this.resource}, which is not chunked`,
-      );
-    }
-    return stored;
-  }
-
-  /** Resolves a chunked-value manifest into one value; other values pass through. */
-  #assemble(db: RocksDB, stored: Uint8Array): Uint8Array {
+  /**
+   * A stored value as ChunkingUtils reads it, chunked version or not: a positive schema
+   * id is the value itself, -20 a manifest whose chunks are assembled, anything else
+   * (0, -10, other negatives) a record Venice calls invalid.
+   */
+  #resolve(db: RocksDB, partition: number, stored: Uint8Array): Uint8Array {
     const schemaId = schemaIdOf(stored);
-    if (schemaId >= 0) return stored;
+    if (schemaId > 0) return stored;
     if (schemaId !== CHUNKED_VALUE_MANIFEST_SCHEMA_ID) {
-      throw new CorruptValueError(`Unexpected negative schema id ${schemaId} in ${this.resource}`);
+      throw new CorruptValueError(`Found a record with invalid schema ID: ${schemaId}`);
     }
+    const where = `store-version: ${this.resource}, partition: ${partition}`;
     const manifest = decodeChunkedValueManifest(payloadOf(stored));
     const chunks = db.multiGet(manifest.keysWithChunkIdSuffix);
     let total = 0;
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i];
       if (chunk === null) {
-        throw new CorruptValueError(
-          `Chunk ${i} of ${chunks.length} is missing for a chunked value in ${this.resource}`,
-        );
+        throw new CorruptValueError(`Chunk not found in ${where}, chunk index: ${i}.`);
       }
       const chunkSchemaId = schemaIdOf(chunk);
       if (chunkSchemaId !== CHUNK_SCHEMA_ID) {
         throw new CorruptValueError(
-          `Chunk ${i} in ${this.resource} has schema id ${chunkSchemaId}, not ${CHUNK_SCHEMA_ID}`,
+          "Did not get the chunk schema ID while attempting to retrieve a chunk! " +
+            `Instead, got schema ID: ${chunkSchemaId} from ${where}, chunk index: ${i}.`,
         );
       }
       total += chunk.length - SCHEMA_ID_BYTES;
     }
     if (total !== manifest.size) {
       throw new CorruptValueError(
-        `Chunks of a value in ${this.resource} add up to ${total} bytes, the manifest says ${manifest.size}`,
+        "The fully assembled large value does not have the expected size! " +
+          `actualSize: ${total}, chunkedValueManifest.size: ${manifest.size}, ${where}.`,
       );
     }
     // Assemble straight into the stored shape: one allocation, one copy per chunk.

@@ -76,6 +76,11 @@ export class VeniceWriter implements Disposable {
     this.#partitions[partition].write(batch, { disableWAL: true });
   }
 
+  /** One RocksDB entry exactly as given (WAL off): for values Venice would not write. */
+  putRaw(partition: number, key: Uint8Array, value: Uint8Array): void {
+    this.#partitions[partition].write(new WriteBatch().put(key, value), { disableWAL: true });
+  }
+
   /** A memtable flush (a checkpoint, or a full memtable). */
   flush(partition: number): void {
     this.#partitions[partition].flush();
