@@ -13,6 +13,7 @@ import { ReadMetrics } from "../src/metrics/mod.ts";
 import { Admission } from "../src/read/admission.ts";
 import { ReadService } from "../src/read/read_service.ts";
 import { StoreRegistry } from "../src/storage/registry.ts";
+import { registrySettings } from "../src/server.ts";
 import { validateConfig } from "../src/config/schema.ts";
 import { decodePool } from "./bench/pool.ts";
 import { batchGetPool, ensureStore, RESOURCE, singleGetPool } from "./bench/store.ts";
@@ -42,11 +43,8 @@ const config = validateConfig(
   "bench",
 );
 const registry = new StoreRegistry({
-  dataDir,
-  mode: "read-only",
-  secondaryDir: null,
+  ...registrySettings(config),
   blockCacheBytes: 1024 * 1024 * 1024,
-  overrides: {},
 });
 await registry.sync();
 const version = registry.lookup(RESOURCE)!;

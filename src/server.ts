@@ -19,6 +19,7 @@ import { discoverVersions } from "./storage/layout.ts";
 import { logger } from "./log.ts";
 import { createMutualTlsCredentials, type MutualTls } from "./auth/mod.ts";
 import { ReadMetrics, RuntimeMetrics } from "./metrics/mod.ts";
+import { renderPartitionMetrics } from "./metrics/partitions.ts";
 import { renderWorkerMetrics, workerCount, WorkerPool } from "./workers/mod.ts";
 import { versionOverrides } from "./storage/overrides.ts";
 import { buildAnnouncements, Discovery, discoveryReport, serverIdentity } from "./discovery/mod.ts";
@@ -79,6 +80,14 @@ export function registrySettings(config: RialtoConfig): RegistrySettings {
     secondaryDir: config.storage.secondaryDir,
     blockCacheBytes: config.storage.blockCacheBytes,
     overrides,
+    maxStalenessMs: {
+      default: config.storage.maxStalenessMs,
+      stores: Object.fromEntries(
+        Object.entries(config.stores).flatMap(([store, settings]) =>
+          settings.maxStalenessMs === undefined ? [] : [[store, settings.maxStalenessMs]]
+        ),
+      ),
+    },
   };
 }
 
@@ -164,13 +173,21 @@ export async function startServer(
   const metrics = new ReadMetrics({ runtime });
   const workers = workersFor(config);
   let pool: WorkerPool | undefined;
-  /** This isolate's metrics, or with workers, theirs added up. */
+  const partitionMetrics = () =>
+    renderPartitionMetrics(
+      registry.versions().map((v) => ({
+        store: v.store,
+        version: v.version,
+        partitions: v.partitionReports(),
+      })),
+    );
+  /** This isolate's metrics, or with workers, theirs added up; then the partitions'. */
   const renderMetrics = async (): Promise<string> => {
-    if (pool === undefined) return metrics.render();
+    if (pool === undefined) return metrics.render() + partitionMetrics();
     const snapshots = await pool.snapshots();
     const merged = new ReadMetrics({ runtime });
     for (const snapshot of snapshots) merged.merge(snapshot.metrics);
-    return merged.render() + renderWorkerMetrics(snapshots);
+    return merged.render() + renderWorkerMetrics(snapshots) + partitionMetrics();
   };
   /** Per worker: its index and the calls it was given (null without workers). */
   const workerStatus = async () =>
@@ -196,7 +213,10 @@ export async function startServer(
   const announce = () => {
     if (identity === undefined) return;
     const held: Record<string, readonly number[]> = {};
-    for (const version of registry.versions()) held[version.resource] = version.partitions;
+    for (const version of registry.versions()) {
+      const served = version.servedPartitions();
+      if (served.length > 0) held[version.resource] = served;
+    }
     discovery.publish(buildAnnouncements(config, identity, held, ready));
   };
 
@@ -233,6 +253,8 @@ export async function startServer(
             partitions: v.partitions,
             compressionStrategy: v.settings.compressionStrategy,
             chunked: v.settings.chunked,
+            hybrid: v.hybrid,
+            partitionStates: v.partitionReports(),
           })),
         })),
       }),
@@ -261,9 +283,10 @@ export async function startServer(
         );
       }, scanEvery));
     }
-    if (config.storage.openMode === "secondary") {
-      timers.push(setInterval(() => registry.catchUp(), config.storage.catchUpIntervalMs));
-    }
+    // Catch-up (secondary mode) and each partition's serving state: end of push, staleness.
+    timers.push(setInterval(() => {
+      if (registry.refresh()) announce();
+    }, config.storage.catchUpIntervalMs));
     ready = true;
     identity = serverIdentity(config, { grpcPort: transport.port, startedAt: new Date(startedAt) });
     announce();
@@ -290,6 +313,7 @@ export async function startServer(
       async applyConfig(next: RialtoConfig): Promise<void> {
         config = next;
         registry.updateSettings(registrySettings(next));
+        registry.refresh();
         admission.update(next);
         pool?.applyConfig(next);
         read.setLimits(readLimits(next));

@@ -34,6 +34,7 @@ const DEFAULTS = {
     openMode: "read-only",
     secondaryDir: null,
     catchUpIntervalMs: 1000,
+    maxStalenessMs: null,
     versions: {},
   },
   stores: {},
@@ -94,10 +95,15 @@ Deno.test("an empty file yields every documented default", () => {
 
 Deno.test("every field rejects a value of the wrong type, naming its path", () => {
   const all = leaves(DEFAULTS);
-  assert.equal(all.length, 40, "every leaf of the contract");
+  assert.equal(all.length, 41, "every leaf of the contract");
   for (const [path, value] of all) {
     // The nullable numbers: 42 would be a valid value there.
-    const bad = ["grpc.workers", "grpc.asyncBatchMinKeys", "grpc.maxKeysPerBatch"].includes(
+    const bad = [
+        "grpc.workers",
+        "grpc.asyncBatchMinKeys",
+        "grpc.maxKeysPerBatch",
+        "storage.maxStalenessMs",
+      ].includes(
         path.join("."),
       )
       ? "many"

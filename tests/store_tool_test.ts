@@ -25,6 +25,7 @@ import {
   METADATA_PARTITION_ID,
   VERSION_METADATA_KEY,
 } from "../src/venice/version_metadata.ts";
+import { decodePartitionState } from "../src/venice/partition_state.ts";
 import { readStoreDescriptor } from "../src/tools/descriptor.ts";
 import { syntheticDictionary } from "../src/tools/dictionary.ts";
 import { DuplicateKeyError, InputLineError, StoreToolError } from "../src/tools/errors.ts";
@@ -237,7 +238,7 @@ Deno.test("record keys are Avro-encoded with the key schema", async () => {
   });
 });
 
-Deno.test("the version metadata is a StoreVersionState under VERSION_METADATA", async () => {
+Deno.test("the version metadata is a StoreVersionState under VERSION_METADATA and each partition's ended push under P_<p>", async () => {
   await withDataDir(async (dataDir) => {
     const before = Date.now();
     await makeStore(dataDir, {
@@ -253,10 +254,17 @@ Deno.test("the version metadata is a StoreVersionState under VERSION_METADATA", 
     const path = partitionDir(dataDir, "meta_v2", METADATA_PARTITION_ID);
     using db = RocksDB.open(path);
     const entries = [...db.iterate()];
-    assert.equal(entries.length, 1, "only VERSION_METADATA");
-    assert.deepEqual(entries[0][0], VERSION_METADATA_KEY);
-    assert.deepEqual(entries[0][1].subarray(0, 2), Uint8Array.of(25, 7), "magic byte, protocol v7");
-    const state = decodeStoreVersionState(entries[0][1]);
+    const keys = entries.map(([key]) => new TextDecoder().decode(key));
+    assert.deepEqual(keys, ["P_0", "P_1", "VERSION_METADATA"]);
+    for (const [, value] of entries.slice(0, 2)) {
+      assert.deepEqual(value.subarray(0, 2), Uint8Array.of(24, 24), "magic byte, protocol v24");
+      const partitionState = decodePartitionState(value);
+      assert.equal(partitionState.endOfPush, true);
+      assert.ok(partitionState.lastCheckpointTimestamp >= before);
+    }
+    const metadata = entries[2][1];
+    assert.deepEqual(metadata.subarray(0, 2), Uint8Array.of(25, 7), "magic byte, protocol v7");
+    const state = decodeStoreVersionState(metadata);
     assert.equal(state.chunked, true);
     assert.equal(state.compressionStrategy, 3);
     assert.ok(state.compressionDictionary && state.compressionDictionary.length > 0);
@@ -819,7 +827,8 @@ for (const chunked of [false, true]) {
       }
 
       const meta = partitionDir(dataDir, "ldb_v1", METADATA_PARTITION_ID);
-      const [metaKey, metaValue] = (await ldb(`--db=${meta}`, "scan", "--hex")).trim().split(" : ");
+      const metaLines = (await ldb(`--db=${meta}`, "scan", "--hex")).trim().split("\n");
+      const [metaKey, metaValue] = metaLines.at(-1)!.split(" : ");
       assert.equal(ldbHex(metaKey), `0x${hex(VERSION_METADATA_KEY)}`);
       assert.match(ldbHex(metaValue), /^0x1907/, "magic byte 25, protocol version 7");
       const state = decodeStoreVersionState(

@@ -31,8 +31,8 @@ export interface StoreSpec {
 
 /** What is cached next to the data, so that a dir built with other settings is rebuilt. */
 const MARKER = "bench-store.json";
-/** Bumped when `rialto store create` writes differently (2: Venice's 16 KiB blocks). */
-const BUILD = 2;
+/** Bumped when `rialto store create` writes differently (2: Venice's 16 KiB blocks; 3: P_<p>). */
+const BUILD = 3;
 
 async function readMarker(dataDir: string): Promise<(StoreSpec & { build?: number }) | null> {
   try {

@@ -41,6 +41,8 @@ const storeSchema = z.strictObject({
   readQuotaRcuPerSecond: z.number().positive().nullable().default(null),
   /** Principals allowed per method (static authorizer only). */
   acl: section(aclSchema.prefault({})),
+  /** This store's bound on a hybrid partition's staleness; absent: storage.maxStalenessMs. */
+  maxStalenessMs: positiveInt.nullable().optional(),
 });
 
 /** Overrides of what a store version's metadata partition says about it. */
@@ -113,8 +115,17 @@ const storageSchema = z.strictObject({
   openMode: z.enum(["read-only", "secondary"]).default("read-only"),
   /** Where secondary instances keep their own files (secondary mode only). */
   secondaryDir: nullablePath.default(null),
-  /** How often a secondary instance catches up with the primary, in milliseconds. */
+  /**
+   * How often secondary instances catch up with the primary and every partition's
+   * serving state (end of push, staleness) is decided anew, in milliseconds.
+   */
   catchUpIntervalMs: positiveInt.default(1000),
+  /**
+   * The most a hybrid partition's data may lag (now - its last checkpoint), in ms: past
+   * it the partition is withdrawn and its reads answer 503. null: hybrid versions are not
+   * served at all. Batch-only versions are served once their push has ended.
+   */
+  maxStalenessMs: positiveInt.nullable().default(null),
   /** Per store-version overrides, keyed `<store>_v<N>`. */
   versions: section(
     z.record(

@@ -237,7 +237,7 @@ const FAMILIES: readonly Family[] = [
   },
 ];
 
-function escapeLabel(value: string): string {
+export function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 

@@ -18,7 +18,12 @@ import {
 } from "../codec/messages.ts";
 import { logger } from "../log.ts";
 import type { ReadMetrics, StoreReadMetrics } from "../metrics/mod.ts";
-import { CorruptValueError, NoStoreError, VeniceStorageError } from "../storage/errors.ts";
+import {
+  CorruptValueError,
+  NoStoreError,
+  PartitionNotServedError,
+  VeniceStorageError,
+} from "../storage/errors.ts";
 import { parseResourceName } from "../storage/layout.ts";
 import type { VersionLookup } from "../storage/registry.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
@@ -40,6 +45,7 @@ import {
   internalError,
   keyNotFound,
   NODE_OVER_CAPACITY_RESPONSE,
+  serviceUnavailable,
   STORE_OVER_QUOTA_RESPONSE,
   storeDisabled,
   veniceInternalError,
@@ -383,6 +389,7 @@ export class ReadService {
     if (error instanceof KeyStringError) return badRequest(`Malformed keyString: ${error.message}`);
     if (error instanceof CorruptValueError) log.error("Corrupt value: {error}", { error });
     if (error instanceof VeniceStorageError) return veniceInternalError(error);
+    if (error instanceof PartitionNotServedError) return serviceUnavailable(error.message);
     log.error("Read failed: {error}", { error });
     return internalError("the read failed on this server");
   }

@@ -59,9 +59,10 @@ export function veniceInternalError(error: VeniceStorageError): Uint8Array {
   return internalError(`${error.veniceException}: ${error.message}`);
 }
 
+export function serviceUnavailable(message: string): Uint8Array {
+  return statusResponse(VeniceReadResponseStatus.SERVICE_UNAVAILABLE, message);
+}
+
 export function storeDisabled(store: string): Uint8Array {
-  return statusResponse(
-    VeniceReadResponseStatus.SERVICE_UNAVAILABLE,
-    `Store ${store} is disabled on this server`,
-  );
+  return serviceUnavailable(`Store ${store} is disabled on this server`);
 }

@@ -33,6 +33,19 @@ export class PartitionNotHeldError extends VeniceStorageError {
 }
 
 /**
+ * A partition this server holds but does not answer for: its push has not ended, or it is
+ * hybrid and staler than the operator allows. Answered 503, which the Fast Client retries
+ * on another replica, as a Venice server answers when it cannot serve (the HTTP path's
+ * SERVICE_UNAVAILABLE "to kick off error retry").
+ */
+export class PartitionNotServedError extends Error {
+  constructor(resource: string, partition: number, reason: string) {
+    super(`Partition: ${partition} of store: ${resource} is not served: ${reason}`);
+    this.name = "PartitionNotServedError";
+  }
+}
+
+/**
  * The server holds no version by this name (StorageReadRequestHandler's
  * getStorageEngineOrThrow), or holds it but does not serve it yet.
  */

@@ -19,6 +19,11 @@ export interface RegistrySettings {
   readonly blockCacheBytes: number;
   /** Per resource name. */
   readonly overrides: Readonly<Record<string, VersionOverride>>;
+  /** Bounds on hybrid partitions' staleness (ms): per store, else the default; null: none. */
+  readonly maxStalenessMs: {
+    readonly default: number | null;
+    readonly stores: Readonly<Record<string, number | null>>;
+  };
 }
 
 /** What the read path needs of a registry: the version serving a resource name. */
@@ -83,6 +88,8 @@ export class StoreRegistry implements VersionLookup {
    * scan still misses it is it dropped.
    */
   readonly #missingOnce = new Set<string>();
+  /** The last refresh failure logged per resource (logged again only when it changes). */
+  readonly #refreshFailures = new Map<string, string>();
   readonly #blockCache: BlockCache;
   #settings: RegistrySettings;
   #peers: VersionPeers | null = null;
@@ -180,6 +187,7 @@ export class StoreRegistry implements VersionLookup {
           settings.overrides[found.resource],
           current,
         );
+        version.refresh(this.#maxStalenessMs(version.store));
         this.#versions.set(found.resource, version);
         this.#notServed.delete(found.resource);
         this.#peers?.install(version);
@@ -257,15 +265,29 @@ export class StoreRegistry implements VersionLookup {
     }
   }
 
-  /** Secondary mode: every open version catches up with its primary. */
-  catchUp(): void {
+  #maxStalenessMs(store: string): number | null {
+    const bounds = this.#settings.maxStalenessMs;
+    return Object.hasOwn(bounds.stores, store) ? bounds.stores[store] : bounds.default;
+  }
+
+  /**
+   * Every open version catches up with its primary (secondary mode) and decides its
+   * partitions' serving states anew. True when any changed (announce again).
+   */
+  refresh(now = Date.now()): boolean {
+    let changed = false;
     for (const version of this.#versions.values()) {
       try {
-        version.catchUp();
+        changed = version.refresh(this.#maxStalenessMs(version.store), now) || changed;
+        this.#refreshFailures.delete(version.resource);
       } catch (error) {
-        log.warn("Catch-up failed for {resource}: {error}", { resource: version.resource, error });
+        const reason = error instanceof Error ? describe(error) : String(error);
+        if (this.#refreshFailures.get(version.resource) === reason) continue;
+        this.#refreshFailures.set(version.resource, reason);
+        log.warn("Refresh failed for {resource}: {error}", { resource: version.resource, error });
       }
     }
+    return changed;
   }
 
   /** Retires every version and waits for their readers; then frees the block cache. */

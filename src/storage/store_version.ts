@@ -15,27 +15,42 @@
  * owner sets the flag first and closes only once the count is 0. With sequentially
  * consistent Atomics, a worker either sees the flag or the owner sees its lease.
  */
-import { type BlockCache, RocksDB, type SharedRocksDB } from "../../ffi/mod.ts";
+import { RocksDB, type SharedRocksDB } from "../../ffi/mod.ts";
 import {
   CHUNK_SCHEMA_ID,
   CHUNKED_VALUE_MANIFEST_SCHEMA_ID,
   decodeChunkedValueManifest,
   NON_CHUNK_KEY_SUFFIX,
 } from "../venice/chunking.ts";
-import {
-  CompressionStrategy,
-  type CompressionStrategyId,
-  isCompressionStrategy,
-} from "../venice/compression.ts";
-import { decodeStoreVersionState, VERSION_METADATA_KEY } from "../venice/version_metadata.ts";
+import type { CompressionStrategyId } from "../venice/compression.ts";
+import type { PartitionState } from "../venice/partition_state.ts";
+import type { StoreVersionState } from "../venice/version_metadata.ts";
 import {
   CorruptValueError,
   PartitionNotHeldError,
+  PartitionNotServedError,
   StoreVersionError,
-  VersionNotReadyError,
 } from "./errors.ts";
-import { METADATA_PARTITION_ID, partitionDir, type VersionOnDisk } from "./layout.ts";
+import type { VersionOnDisk } from "./layout.ts";
+import {
+  DEFAULT_SETTINGS,
+  MetadataPartition,
+  type PartitionStateRead,
+} from "./metadata_partition.ts";
+import { openPartitionDb, type OpenSettings } from "./partition_db.ts";
+import {
+  freshAsOf,
+  isRealTimeTopic,
+  NOT_SERVED_REASONS,
+  Serving,
+  SERVING_NAMES,
+  type ServingCode,
+  servingCode,
+  stalenessMs,
+} from "./partition_serving.ts";
 import { payloadOf, SCHEMA_ID_BYTES, schemaIdOf } from "./value.ts";
+
+export type { OpenSettings };
 
 /** How a version's values were written. */
 export interface VersionSettings {
@@ -51,98 +66,19 @@ export interface VersionOverride {
   readonly chunked?: boolean;
 }
 
-/** How to open partition databases. */
-export interface OpenSettings {
-  readonly dataDir: string;
-  readonly mode: "read-only" | "secondary";
-  /** Root for secondary instances' own files (required in secondary mode). */
-  readonly secondaryDir: string | null;
-  readonly blockCache: BlockCache;
-}
-
-const DEFAULT_SETTINGS: VersionSettings = Object.freeze({
-  compressionStrategy: CompressionStrategy.NO_OP,
-  chunked: false,
-  compressionDictionary: null,
-});
-
-function openPartition(settings: OpenSettings, resource: string, partition: number): RocksDB {
-  const path = partitionDir(settings.dataDir, resource, partition);
-  if (settings.mode === "secondary") {
-    if (!settings.secondaryDir) {
-      throw new StoreVersionError(`Secondary mode needs storage.secondaryDir to open "${path}"`);
-    }
-    const secondaryPath = `${settings.secondaryDir}/${resource}/${resource}_${partition}`;
-    makeSecondaryDir(secondaryPath, path);
-    return RocksDB.open(path, {
-      mode: "secondary",
-      secondaryPath,
-      blockCache: settings.blockCache,
-    });
-  }
-  return RocksDB.open(path, { mode: "read-only", blockCache: settings.blockCache });
-}
-
-/**
- * A secondary instance's own folder, with its parents: RocksDB creates only the last path
- * element, and an operator provides only `storage.secondaryDir` (or not even that).
- */
-function makeSecondaryDir(secondaryPath: string, primaryPath: string): void {
-  try {
-    Deno.mkdirSync(secondaryPath, { recursive: true });
-  } catch (error) {
-    const reason = error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new StoreVersionError(
-      `Cannot create the secondary directory "${secondaryPath}" to follow "${primaryPath}": ${reason}`,
-      { cause: error },
-    );
-  }
-}
-
-/**
- * Reads the version state a Venice server keeps in the metadata partition. A version
- * with no metadata partition at all (written by another tool) gets Venice's defaults
- * for a null StoreVersionState; one whose metadata partition does not hold the state yet
- * is not ready (VersionNotReadyError): its chunking and compression are not known.
- */
-function readMetadata(settings: OpenSettings, onDisk: VersionOnDisk): VersionSettings {
-  if (!onDisk.hasMetadataPartition) return DEFAULT_SETTINGS;
-  const path = partitionDir(settings.dataDir, onDisk.resource, METADATA_PARTITION_ID);
-  // Read-only opens replay the WAL, which Venice keeps on for this partition.
-  let bytes: Uint8Array | null;
-  try {
-    using db = RocksDB.open(path, { mode: "read-only" });
-    bytes = db.get(VERSION_METADATA_KEY);
-  } catch (error) {
-    throw new StoreVersionError(`Cannot read the version metadata in "${path}"`, { cause: error });
-  }
-  if (bytes === null) {
-    throw new VersionNotReadyError(
-      `Waiting for VERSION_METADATA in "${path}" (Venice writes it at start of push)`,
-    );
-  }
-  let state;
-  try {
-    state = decodeStoreVersionState(bytes);
-  } catch (error) {
-    throw new StoreVersionError(`Cannot decode the version metadata in "${path}"`, {
-      cause: error,
-    });
-  }
-  if (!isCompressionStrategy(state.compressionStrategy)) {
-    throw new StoreVersionError(
-      `Unknown compression strategy ${state.compressionStrategy} in the version metadata in "${path}"`,
-    );
-  }
-  return Object.freeze({
-    compressionStrategy: state.compressionStrategy,
-    chunked: state.chunked,
-    compressionDictionary: state.compressionDictionary,
-  });
+/** One partition as /status shows it. */
+export interface PartitionReport {
+  readonly partition: number;
+  /** serving, bootstrapping, stale or hybrid-without-bound (SERVING_NAMES). */
+  readonly state: string;
+  /** Null where the version has no metadata partition or no checkpoint yet. */
+  readonly endOfPush: boolean | null;
+  readonly offset: string | null;
+  /** When its data was last known complete (ms since the epoch), if known. */
+  readonly freshAsOf: number | null;
+  readonly stalenessMs: number | null;
+  /** Why its PartitionState could not be read, if it could not. */
+  readonly error?: string;
 }
 
 /** Int32 slots of a version's shared lease state. */
@@ -162,11 +98,18 @@ export interface SharedStoreVersion {
   readonly dbs: readonly (SharedRocksDB | null)[];
   /** Partitions an earlier version by this name held and this one does not. */
   readonly dropped: readonly number[];
+  /** Int32 per partition id: its ServingCode, written by the owner. */
+  readonly serving: SharedArrayBuffer;
   /** Int32 [leases held by adopters, retired flag]. */
   readonly leases: SharedArrayBuffer;
 }
 
 let nextVersionId = 1;
+
+/** The PartitionState of a read, or null (none yet, or unreadable). */
+function checkpointOf(read: PartitionStateRead | undefined): PartitionState | null {
+  return read === undefined || read === null || "error" in read ? null : read;
+}
 
 function withSuffix(key: Uint8Array, suffix: Uint8Array): Uint8Array {
   const out = new Uint8Array(key.length + suffix.length);
@@ -187,6 +130,16 @@ export class StoreVersion {
   readonly #onDisk: VersionOnDisk;
   /** Partitions an earlier version by this name held and this one does not. */
   readonly #dropped: ReadonlySet<number>;
+  /** Indexed by partition id: its ServingCode (shared: the owner writes, adopters read). */
+  readonly #serving: Int32Array;
+  /** The owner's: its metadata partition (null when the version has none, or adopted). */
+  readonly #metadataPartition: MetadataPartition | null;
+  /** The owner's: the last checkpoint read of each held partition. */
+  readonly #partitionStates: PartitionStateRead[] = [];
+  /** The owner's: whether the version takes real-time writes. */
+  #hybrid = false;
+  /** The owner's: secondary instances that catch up with a primary. */
+  readonly #following: boolean;
   /** This isolate's leases. */
   #leases = 0;
   #retired = false;
@@ -205,10 +158,15 @@ export class StoreVersion {
     metadata: VersionSettings,
     dbs: (RocksDB | undefined)[],
     dropped: readonly number[],
+    serving: SharedArrayBuffer,
+    owned: { metadataPartition: MetadataPartition | null; following: boolean } | null,
     adopted: { id: number; leases: SharedArrayBuffer } | null = null,
   ) {
     this.#onDisk = onDisk;
     this.#dropped = new Set(dropped);
+    this.#serving = new Int32Array(serving);
+    this.#metadataPartition = owned?.metadataPartition ?? null;
+    this.#following = owned?.following ?? false;
     this.id = adopted?.id ?? nextVersionId++;
     this.#adopted = adopted !== null;
     this.#shared = adopted === null ? null : new Int32Array(adopted.leases);
@@ -232,21 +190,39 @@ export class StoreVersion {
     override?: VersionOverride,
     previous?: StoreVersion,
   ): StoreVersion {
-    const metadata = readMetadata(settings, onDisk);
+    const metadataPartition = onDisk.hasMetadataPartition
+      ? MetadataPartition.open(settings, onDisk.resource)
+      : null;
     const dbs: (RocksDB | undefined)[] = [];
+    let metadata = DEFAULT_SETTINGS;
+    let versionState: StoreVersionState | null = null;
     try {
+      if (metadataPartition !== null) {
+        versionState = metadataPartition.versionState();
+        metadata = metadataPartition.settings(versionState);
+      }
       for (const partition of onDisk.partitions) {
-        dbs[partition] = openPartition(settings, onDisk.resource, partition);
+        dbs[partition] = openPartitionDb(settings, onDisk.resource, partition);
       }
     } catch (error) {
       for (const db of dbs) db?.close();
+      metadataPartition?.close();
       throw error;
     }
     const held = new Set(onDisk.partitions);
     const dropped = previous === undefined
       ? []
       : [...previous.partitions, ...previous.#dropped].filter((p) => !held.has(p));
-    const version = new StoreVersion(onDisk, metadata, dbs, [...new Set(dropped)]);
+    // Not served until the first refresh says so.
+    const serving = new SharedArrayBuffer(4 * (Math.max(...onDisk.partitions) + 1));
+    new Int32Array(serving).fill(Serving.BOOTSTRAPPING);
+    const version = new StoreVersion(onDisk, metadata, dbs, [...new Set(dropped)], serving, {
+      metadataPartition,
+      following: settings.mode === "secondary",
+    });
+    version.#hybrid = versionState?.topicSwitch != null;
+    version.#readPartitionStates();
+    version.refresh(null);
     if (override) version.applyOverride(override);
     return version;
   }
@@ -260,10 +236,18 @@ export class StoreVersion {
     shared.dbs.forEach((db, partition) => {
       if (db !== null && db !== undefined) dbs[partition] = RocksDB.adopt(db);
     });
-    const version = new StoreVersion(shared.onDisk, shared.metadata, dbs, shared.dropped, {
-      id: shared.id,
-      leases: shared.leases,
-    });
+    const version = new StoreVersion(
+      shared.onDisk,
+      shared.metadata,
+      dbs,
+      shared.dropped,
+      shared.serving,
+      null,
+      {
+        id: shared.id,
+        leases: shared.leases,
+      },
+    );
     if (override) version.applyOverride(override);
     return version;
   }
@@ -283,6 +267,7 @@ export class StoreVersion {
       metadata: this.#metadata,
       dbs: Array.from(this.#dbs, (db) => db?.share() ?? null),
       dropped: [...this.#dropped],
+      serving: this.#serving.buffer as SharedArrayBuffer,
       leases: this.#shared.buffer as SharedArrayBuffer,
     };
   }
@@ -386,22 +371,103 @@ export class StoreVersion {
     if (this.#closed) return;
     this.#closed = true;
     for (const db of this.#dbs) db?.close();
+    this.#metadataPartition?.close();
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Secondary mode: apply what the primary wrote since the last call. */
-  catchUp(): void {
-    if (this.#closed || this.#adopted) return;
-    for (const db of this.#dbs) db?.tryCatchUpWithPrimary();
+  /**
+   * The owner's periodic look at the primary: in secondary mode the metadata partition
+   * catches up first, then the data partitions, so the data seen is at least as new as
+   * the checkpoints read. Then each partition's serving state is decided anew against
+   * `maxStalenessMs` (this store's bound; null: none). True when a state changed.
+   */
+  refresh(maxStalenessMs: number | null, now = Date.now()): boolean {
+    if (this.#closed || this.#adopted) return false;
+    if (this.#following) {
+      this.#metadataPartition?.catchUp();
+      this.#readPartitionStates();
+      for (const db of this.#dbs) db?.tryCatchUpWithPrimary();
+    }
+    let changed = false;
+    for (const partition of this.partitions) {
+      const state = checkpointOf(this.#partitionStates[partition]);
+      const code = servingCode({
+        hasMetadata: this.#metadataPartition !== null,
+        state,
+        hybrid: this.#hybrid,
+        maxStalenessMs,
+        now,
+      });
+      if (this.#serving[partition] !== code) {
+        this.#serving[partition] = code;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Rereads every held partition's checkpoint, and whether the version is hybrid: a
+   * TopicSwitch in its StoreVersionState, or a leader on a real-time topic. Once hybrid,
+   * always hybrid.
+   */
+  #readPartitionStates(): void {
+    const metadata = this.#metadataPartition;
+    if (metadata === null) return;
+    try {
+      this.#hybrid ||= metadata.versionState().topicSwitch != null;
+    } catch {
+      // Keep what was known: VERSION_METADATA was readable when the version opened.
+    }
+    for (const partition of this.partitions) {
+      const read = metadata.partitionState(partition);
+      this.#partitionStates[partition] = read;
+      this.#hybrid ||= isRealTimeTopic(checkpointOf(read)?.leaderTopic ?? null);
+    }
+  }
+
+  /** Whether the version takes real-time writes (owner only). */
+  get hybrid(): boolean {
+    return this.#hybrid;
+  }
+
+  /** Held partitions that reads are answered for now (and discovery announces). */
+  servedPartitions(): number[] {
+    return this.partitions.filter((p) => this.#serving[p] === Serving.SERVING);
+  }
+
+  /** Every held partition's state, checkpoint and staleness (owner only). */
+  partitionReports(now = Date.now()): PartitionReport[] {
+    return this.partitions.map((partition) => {
+      const read = this.#partitionStates[partition];
+      const state = checkpointOf(read);
+      return {
+        partition,
+        state: SERVING_NAMES[this.#serving[partition] as ServingCode],
+        endOfPush: state?.endOfPush ?? null,
+        offset: state === null ? null : String(state.offset),
+        freshAsOf: freshAsOf(state),
+        stalenessMs: stalenessMs(state, now),
+        ...(read && "error" in read ? { error: read.error } : {}),
+      };
+    });
   }
 
   #db(partition: number): RocksDB {
     const db = this.#dbs[partition];
     if (db === undefined) {
       throw new PartitionNotHeldError(this.resource, partition, this.#dropped.has(partition));
+    }
+    const code = this.#serving[partition];
+    if (code !== Serving.SERVING) {
+      throw new PartitionNotServedError(
+        this.resource,
+        partition,
+        NOT_SERVED_REASONS[code as ServingCode],
+      );
     }
     return db;
   }

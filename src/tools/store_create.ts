@@ -15,8 +15,8 @@
  *
  * All of it is built in `<dataDir>/rocksdb/.<resource>.partial-<random>` and renamed into
  * place only when complete; any failure removes the temp dir, so a reader never sees a
- * half-written version. Not written: the per-partition offset records (`P_<p>`), which
- * only a Venice server's ingestion uses.
+ * half-written version. Each partition's PartitionState (`P_<p>`) says its push has
+ * ended, as a Venice server's does once it has ingested the whole push.
  */
 import { Buffer } from "node:buffer";
 import { RocksDB, WriteBatch } from "../../ffi/mod.ts";
@@ -32,9 +32,12 @@ import { defaultVenicePartition } from "../venice/partitioner.ts";
 import {
   encodeStoreVersionState,
   METADATA_PARTITION_ID,
+  partitionMetadataKey,
   VERSION_METADATA_KEY,
 } from "../venice/version_metadata.ts";
+import { encodePartitionState } from "../venice/partition_state.ts";
 import { parseResourceName, resourceNameOf, versionDir } from "../storage/layout.ts";
+import { PLAIN_TABLE_FORMAT_ENABLED, ROCKSDB_CONFIG_FILE } from "../storage/metadata_partition.ts";
 import { type AvroType, encodeJson, parseSchema } from "./avro_json.ts";
 import {
   COMPRESSION_NAMES,
@@ -60,12 +63,11 @@ const PROGRESS_EVERY_LINES = 1024;
  */
 const VENICE_BLOCK_SIZE_BYTES = 16 * 1024;
 /**
- * RocksDBStorageEngine.SERVER_CONFIG_FILE_NAME, in the metadata partition's directory: the
- * table format the version was built with. We build block-based tables; a Venice server
- * reads a missing key as `true` (plain table), so the key is written.
+ * The `rocksdbConfig` file in the metadata partition's directory: the table format the
+ * version was built with. We build block-based tables; a Venice server reads a missing
+ * key as `true` (plain table), so the key is written.
  */
-const ROCKSDB_CONFIG_FILE = "rocksdbConfig";
-const ROCKSDB_CONFIG = "rocksdb.plain.table.format.enabled=false\n";
+const ROCKSDB_CONFIG = `${PLAIN_TABLE_FORMAT_ENABLED}=false\n`;
 
 export interface CreateStoreVersionOptions {
   /** Venice's `data.base.path`: versions go under `<dataDir>/rocksdb`. */
@@ -363,12 +365,13 @@ export async function createStoreVersion(
       writer.finish();
       writer.db.close();
     }
-    writeMetadataPartition(`${temp}/${resource}_${METADATA_PARTITION_ID}`, {
+    const endOfPush = Date.now();
+    writeMetadataPartition(`${temp}/${resource}_${METADATA_PARTITION_ID}`, settings.partitions, {
       chunked: settings.chunked,
       compressionStrategy: CompressionStrategy[settings.compression],
       compressionDictionary: dictionary,
       startOfPushTimestamp: startOfPush,
-      endOfPushTimestamp: Date.now(),
+      endOfPushTimestamp: endOfPush,
     });
     await Deno.writeTextFile(
       `${temp}/${resource}_${METADATA_PARTITION_ID}/${ROCKSDB_CONFIG_FILE}`,
@@ -486,7 +489,8 @@ async function writeRecords(
 
 function writeMetadataPartition(
   path: string,
-  state: Parameters<typeof encodeStoreVersionState>[0],
+  partitions: number,
+  state: Parameters<typeof encodeStoreVersionState>[0] & { endOfPushTimestamp: number },
 ): void {
   const db = RocksDB.open(path, {
     mode: "read-write",
@@ -494,7 +498,19 @@ function writeMetadataPartition(
     blockSizeBytes: VENICE_BLOCK_SIZE_BYTES,
   });
   try {
-    db.put(VERSION_METADATA_KEY, encodeStoreVersionState(state));
+    const batch = new WriteBatch().put(VERSION_METADATA_KEY, encodeStoreVersionState(state));
+    for (let p = 0; p < partitions; p++) {
+      batch.put(
+        partitionMetadataKey(p),
+        encodePartitionState({
+          offset: 0n,
+          endOfPush: true,
+          lastUpdate: state.endOfPushTimestamp,
+          lastCheckpointTimestamp: state.endOfPushTimestamp,
+        }),
+      );
+    }
+    db.write(batch);
     db.flush();
   } finally {
     db.close();

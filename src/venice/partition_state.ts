@@ -37,6 +37,8 @@ export interface PartitionState {
   readonly lastCheckpointTimestamp: number;
   /** Latest hybrid heartbeat timestamp (ms); -1 when unknown (and before v22). */
   readonly heartbeatTimestamp: number;
+  /** The topic the leader consumes (a real-time topic `<store>_rt` once hybrid); v22+. */
+  readonly leaderTopic: string | null;
 }
 
 export class PartitionStateError extends Error {
@@ -185,6 +187,7 @@ interface Prefix {
   lastUpdate: bigint;
   heartbeatTimestamp?: bigint;
   lastCheckpointTimestamp?: bigint;
+  leaderTopic?: string | null;
 }
 
 /** Decodes a `P_<partition>` value of any protocol version a Venice server writes. */
@@ -219,6 +222,7 @@ export function decodePartitionState(bytes: Uint8Array): PartitionState {
     lastUpdate: Number(prefix.lastUpdate),
     heartbeatTimestamp: Number(prefix.heartbeatTimestamp ?? -1n),
     lastCheckpointTimestamp: Number(prefix.lastCheckpointTimestamp ?? -1n),
+    leaderTopic: prefix.leaderTopic ?? null,
   };
 }
 
@@ -231,6 +235,7 @@ export interface PartitionStateFields {
   readonly heartbeatTimestamp?: number;
   readonly lastCheckpointTimestamp?: number;
   readonly upstreamOffsetMap?: Readonly<Record<string, bigint>>;
+  readonly leaderTopic?: string | null;
 }
 
 /** A `P_<partition>` value as a Venice server of protocol version 24 writes it. */
@@ -244,7 +249,7 @@ export function encodePartitionState(fields: PartitionStateFields): Uint8Array {
     startOfBufferReplayDestinationOffset: null,
     databaseInfo: {},
     incrementalPushInfo: null,
-    leaderTopic: null,
+    leaderTopic: fields.leaderTopic ?? null,
     leaderOffset: -1n,
     upstreamOffsetMap: { ...fields.upstreamOffsetMap },
     upstreamRealTimeTopicPubSubPositionMap: {},

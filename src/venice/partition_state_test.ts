@@ -13,6 +13,7 @@ Deno.test("a v24 PartitionState round-trips the fields a reader needs, offsets b
     lastUpdate: 1_700_000_000_123,
     heartbeatTimestamp: 1_700_000_000_200,
     lastCheckpointTimestamp: 1_700_000_000_456,
+    leaderTopic: "people_rt",
   };
   const bytes = encodePartitionState({ ...fields, upstreamOffsetMap: { "kafka:9092": 77n } });
   assert.deepEqual([bytes[0], bytes[1]], [24, 24]);
@@ -30,6 +31,7 @@ Deno.test("older PartitionState versions are read by the fields they begin with"
     lastUpdate: 3,
     heartbeatTimestamp: -1,
     lastCheckpointTimestamp: -1,
+    leaderTopic: null,
   });
   // v10-v21: offset 5, offsetLag 2 (0x04), endOfPush false, lastUpdate 3.
   const v15 = Uint8Array.of(24, 15, 0x0a, 0x04, 0x00, 0x06, 0x00, 0x00);

@@ -8,15 +8,17 @@
  * using venice = VeniceWriter.subscribe(dataDir, "live_v1", 2);
  * venice.startOfPush({ chunked: true });
  * venice.put(0, key, value);
- * venice.flush(0);
+ * venice.checkpoint(0, { endOfPush: true });
  * ```
  */
 import { RocksDB, WriteBatch } from "../../ffi/mod.ts";
 import { partitionDir } from "../../src/storage/layout.ts";
 import { chunkedStoreEntries, withSchemaHeader } from "../../src/venice/chunking.ts";
+import { encodePartitionState } from "../../src/venice/partition_state.ts";
 import {
   encodeStoreVersionState,
   METADATA_PARTITION_ID,
+  partitionMetadataKey,
   type StoreVersionState,
   VERSION_METADATA_KEY,
 } from "../../src/venice/version_metadata.ts";
@@ -27,6 +29,7 @@ export class VeniceWriter implements Disposable {
   readonly #partitions: RocksDB[];
   readonly #metadata: RocksDB;
   #chunked = false;
+  readonly #offsets: bigint[] = [];
 
   private constructor(dataDir: string, resource: string, partitions: RocksDB[], metadata: RocksDB) {
     this.dataDir = dataDir;
@@ -84,6 +87,29 @@ export class VeniceWriter implements Disposable {
   /** A memtable flush (a checkpoint, or a full memtable). */
   flush(partition: number): void {
     this.#partitions[partition].flush();
+  }
+
+  /**
+   * A checkpoint as StoreIngestionTask.syncOffset takes it: the data partition flushed,
+   * then its PartitionState written to the metadata partition, stamped now.
+   */
+  checkpoint(
+    partition: number,
+    state: { endOfPush: boolean; leaderTopic?: string; lastCheckpointTimestamp?: number },
+  ): void {
+    this.flush(partition);
+    const now = Date.now();
+    this.#offsets[partition] = (this.#offsets[partition] ?? 0n) + 1n;
+    this.putMetadata(
+      partitionMetadataKey(partition),
+      encodePartitionState({
+        offset: this.#offsets[partition],
+        endOfPush: state.endOfPush,
+        lastUpdate: now,
+        lastCheckpointTimestamp: state.lastCheckpointTimestamp ?? now,
+        leaderTopic: state.leaderTopic ?? null,
+      }),
+    );
   }
 
   [Symbol.dispose](): void {
