@@ -13,9 +13,9 @@
  */
 import { loadRocksDB } from "../ffi/mod.ts";
 import { type AdminServer, serveAdmin } from "./admin/http.ts";
-import { ConfigError, type RialtoConfig } from "./config/schema.ts";
+import type { RialtoConfig } from "./config/schema.ts";
 import type { ConfigWatcher } from "./config/watcher.ts";
-import { discoverVersions } from "./storage/layout.ts";
+import { parseResourceName } from "./storage/layout.ts";
 import { logger } from "./log.ts";
 import { createMutualTlsCredentials, type MutualTls } from "./auth/mod.ts";
 import { ReadMetrics, RuntimeMetrics } from "./metrics/mod.ts";
@@ -45,20 +45,25 @@ export interface StartOptions {
 }
 
 /**
- * A config check the watcher runs before applying a file: every store named under
- * `stores:` must exist under the data dir, so a typo is refused rather than ignored.
- * `sourceName` (the file) is named in the error.
+ * Stores the config names that have no version on disk (open or not). Not an error:
+ * operators provision quota and ACLs before a push lands; a typo shows here, in /status
+ * and in a warning.
  */
-export async function validateConfiguredStores(
-  config: RialtoConfig,
-  sourceName = "config",
-): Promise<void> {
-  const present = new Set((await discoverVersions(config.dataDir)).map((v) => v.store));
-  const issues = Object.keys(config.stores).filter((name) => !present.has(name)).map((name) => ({
-    path: `stores.${name}`,
-    message: `No version of store "${name}" exists under "${config.dataDir}/rocksdb"`,
-  }));
-  if (issues.length) throw new ConfigError(sourceName, issues);
+function warnStoresWithoutVersions(stores: readonly string[]): void {
+  for (const store of stores) {
+    log.warn(
+      'The config names store "{store}", which has no version on disk yet: its settings apply once one lands',
+      { store },
+    );
+  }
+}
+
+function storesWithoutVersions(config: RialtoConfig, registry: StoreRegistry): string[] {
+  const onDisk = new Set([
+    ...registry.storeNames(),
+    ...registry.notServed().map((v) => parseResourceName(v.resource)?.store),
+  ]);
+  return Object.keys(config.stores).filter((name) => !onDisk.has(name)).sort();
 }
 
 export interface RialtoServer {
@@ -243,7 +248,11 @@ export async function startServer(
           transport: config.grpc.transport,
           workers: await workerStatus(),
         },
-        storage: { openMode: config.storage.openMode, notServed: registry.notServed() },
+        storage: {
+          openMode: config.storage.openMode,
+          notServed: registry.notServed(),
+          configuredWithoutVersions: storesWithoutVersions(config, registry),
+        },
         stores: registry.storeNames().map((name) => ({
           name,
           enabled: admission.isEnabled(name),
@@ -287,6 +296,7 @@ export async function startServer(
     timers.push(setInterval(() => {
       if (registry.refresh()) announce();
     }, config.storage.catchUpIntervalMs));
+    warnStoresWithoutVersions(storesWithoutVersions(config, registry));
     ready = true;
     identity = serverIdentity(config, { grpcPort: transport.port, startedAt: new Date(startedAt) });
     announce();
@@ -311,7 +321,11 @@ export async function startServer(
       registry,
       discovery,
       async applyConfig(next: RialtoConfig): Promise<void> {
+        const before = new Set(storesWithoutVersions(config, registry));
         config = next;
+        warnStoresWithoutVersions(
+          storesWithoutVersions(next, registry).filter((name) => !before.has(name)),
+        );
         registry.updateSettings(registrySettings(next));
         registry.refresh();
         admission.update(next);

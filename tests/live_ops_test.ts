@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ReadClient } from "../src/client/read_client.ts";
 import { ConfigWatcher } from "../src/config/watcher.ts";
 import { resolve } from "../src/discovery/mod.ts";
-import { type RialtoServer, startServer, validateConfiguredStores } from "../src/server.ts";
+import { type RialtoServer, startServer } from "../src/server.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
 import { decodeMultiGetResponseRecords } from "../src/venice/multiget.ts";
 import { personBytes, personKey } from "./support/read_fixture.ts";
@@ -44,11 +44,7 @@ async function startLive(dataDir: string, body: string): Promise<LiveServer> {
     await Deno.rename(temp, configPath);
   };
   await writeConfig(body);
-  const watcher = await ConfigWatcher.open({
-    path: configPath,
-    overrides: { grpcPort: 0 },
-    validate: (config) => validateConfiguredStores(config, configPath),
-  });
+  const watcher = await ConfigWatcher.open({ path: configPath, overrides: { grpcPort: 0 } });
   const server = await startServer(watcher.config, { watcher, scanIntervalMs: 200 });
   const client = new ReadClient(`127.0.0.1:${server.grpcPort}`);
   return {
@@ -137,7 +133,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-Deno.test("a bad config file is refused whole: old config kept, reads unaffected", async () => {
+Deno.test("a bad config file is refused whole: old config kept, reads unaffected; a store named before its version lands is provisioned", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "rialto-badconfig-" });
   try {
     await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, 40));
@@ -149,7 +145,6 @@ Deno.test("a bad config file is refused whole: old config kept, reads unaffected
     const bad: [string, RegExp][] = [
       ["grpc: [unclosed\n", /line \d+/],
       ["grpc:\n  maxKeysPerBatch: -5\n", /grpc\.maxKeysPerBatch/],
-      ["stores:\n  ghost:\n    enabled: false\n", /stores\.ghost/],
       ["surprise: true\n", /surprise/],
     ];
     for (const [yaml, why] of bad) {
@@ -170,6 +165,21 @@ Deno.test("a bad config file is refused whole: old config kept, reads unaffected
       async () => (await status(live.adminPort)).config.lastReload?.ok === true,
     );
     assert.equal(await refused(), Status.OK);
+
+    // A store named before any version of it lands is provisioned, not refused.
+    const withoutVersions = async () =>
+      (await (await fetch(`http://127.0.0.1:${live.adminPort}/status`)).json()).storage
+        .configuredWithoutVersions;
+    await live.writeConfig("stores:\n  ghost:\n    readQuotaRcuPerSecond: 10\n");
+    await waitFor("the file naming ghost to apply", async () => {
+      const s = await status(live.adminPort);
+      return s.config.generation > generation + 1 && s.config.lastReload?.ok === true;
+    });
+    assert.deepEqual(await withoutVersions(), ["ghost"]);
+    await makeStore(dataDir, peopleStore("ghost", 1, PARTITIONS, 5));
+    await waitFor("ghost's version to land", async () => (await withoutVersions()).length === 0);
+    const ghost = await live.client.get("ghost_v1", key(1).partition, key(1).keyBytes);
+    assert.equal(ghost.errorCode, Status.OK, ghost.errorMessage);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

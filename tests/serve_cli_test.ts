@@ -254,7 +254,7 @@ Deno.test("rialto serve and the client commands as subprocesses", async (t) => {
       const cases = [
         ["grpc:\n  maxKeysPerBatch: lots\n", /grpc\.maxKeysPerBatch/],
         ["grpc:\n  prot: 7070\n", /grpc\.prot: Unknown field/],
-        ["stores:\n  ghosts:\n    enabled: true\n", /stores\.ghosts/],
+        ["stores:\n  ghosts:\n    enabeld: true\n", /stores\.ghosts\.enabeld: Unknown field/],
       ] as const;
       await Promise.all(cases.map(async ([yaml, field], i) => {
         const configFile = `${dataDir}/bad-${i}.yaml`;

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { applyOverrides, type ConfigOverrides, defaultConfig } from "../config/schema.ts";
 import { ConfigWatcher } from "../config/watcher.ts";
 import { logger, setupLogging } from "../log.ts";
-import { type RialtoServer, startServer, validateConfiguredStores } from "../server.ts";
+import { type RialtoServer, startServer } from "../server.ts";
 
 const log = logger("serve");
 
@@ -90,11 +90,7 @@ export async function main(args: string[]): Promise<number> {
   let server: RialtoServer;
   try {
     if (values.config) {
-      watcher = await ConfigWatcher.open({
-        path: values.config,
-        overrides,
-        validate: (config) => validateConfiguredStores(config, values.config),
-      });
+      watcher = await ConfigWatcher.open({ path: values.config, overrides });
     }
     const config = watcher?.config ?? applyOverrides(defaultConfig(), overrides);
     await setupLogging(config.logging.level);
