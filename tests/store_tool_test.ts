@@ -291,6 +291,7 @@ for (const strategy of ["NO_OP", "GZIP", "ZSTD", "ZSTD_WITH_DICT"] as const) {
         valueSchema: PERSON_VALUE_SCHEMA,
         records,
         compression: strategy,
+        allowPlainZstd: strategy === "ZSTD",
       });
       const id = { NO_OP: 0, GZIP: 1, ZSTD: 2, ZSTD_WITH_DICT: 3 }[strategy];
       await withVersion(dataDir, "comp_v1", (version) => {
@@ -845,6 +846,18 @@ for (const chunked of [false, true]) {
 /** The `rialto` CLI from source, without colour in its output. */
 const rialto = (...args: string[]) => runRialto(args, { env: { NO_COLOR: "1" } });
 
+/** `rialto store create` of testdata's people as cli_v1 in `dataDir`, with `flags`. */
+const createCliPeople = (dataDir: string, ...flags: string[]) =>
+  rialto(
+    "store",
+    "create",
+    ...["--data-dir", dataDir, "--store", "cli", "--version", "1"],
+    ...["--key-schema", `${TESTDATA}person_key.avsc`],
+    ...["--value-schema", `${TESTDATA}person_value.avsc`],
+    ...["--input", `${TESTDATA}people.jsonl`, "--no-progress"],
+    ...flags,
+  );
+
 Deno.test("rialto store create and inspect run as commands", async () => {
   await withDataDir(async (dataDir) => {
     const common = [
@@ -855,22 +868,7 @@ Deno.test("rialto store create and inspect run as commands", async () => {
       "--version",
       "1",
     ];
-    const create = await rialto(
-      "store",
-      "create",
-      ...common,
-      "--partitions",
-      "2",
-      "--key-schema",
-      `${TESTDATA}person_key.avsc`,
-      "--value-schema",
-      `${TESTDATA}person_value.avsc`,
-      "--input",
-      `${TESTDATA}people.jsonl`,
-      "--compression",
-      "GZIP",
-      "--no-progress",
-    );
+    const create = await createCliPeople(dataDir, "--partitions", "2", "--compression", "GZIP");
     assert.equal(create.code, 0, create.stderr);
     assert.match(create.stdout, /^Created cli_v1: 3 records in 2 partitions \(GZIP\)/);
 
@@ -944,4 +942,85 @@ Deno.test("rialto store reports usage errors with exit code 2 and help with 0", 
     console.log = silence.log;
     console.error = silence.error;
   }
+});
+
+// ---- Values byte for byte -----------------------------------------------------------------
+
+/** Avro's zigzag varint of a long, by hand. */
+function avroLong(n: bigint): number[] {
+  let z = n >= 0n ? n << 1n : ((-n) << 1n) - 1n;
+  const out: number[] = [];
+  while (z >= 0x80n) {
+    out.push(Number(z & 0x7fn) | 0x80);
+    z >>= 7n;
+  }
+  out.push(Number(z));
+  return out;
+}
+
+/** IEEE 754 little-endian bytes of a double (8) or float (4), by hand. */
+function ieee(n: number, bytes: 4 | 8): number[] {
+  const view = new DataView(new ArrayBuffer(bytes));
+  if (bytes === 8) view.setFloat64(0, n, true);
+  else view.setFloat32(0, n, true);
+  return [...new Uint8Array(view.buffer)];
+}
+
+Deno.test("store create keeps -0.0 and longs beyond 2^53 exactly, as Avro's own JSON encoder writes them", async () => {
+  await withDataDir(async (dataDir) => {
+    const valueSchema = {
+      type: "record",
+      name: "Exact",
+      fields: [
+        { name: "d", type: "double" },
+        { name: "f", type: "float" },
+        { name: "l", type: "long" },
+        { name: "u", type: ["null", "long"] },
+      ],
+    };
+    const input = await writeInput(dataDir, [
+      '{"key": "max", "value": {"d": -0.0, "f": -0.0, "l": 9223372036854775807, "u": {"long": -9007199254740993}}}',
+      '{"key": "min", "value": {"d": 0.1, "f": 1.5, "l": -9223372036854775808, "u": null}}',
+    ]);
+    await createStoreVersion({
+      dataDir,
+      store: "exact",
+      version: 1,
+      partitions: 1,
+      keySchema: JSON.stringify(STRING_KEY_SCHEMA),
+      valueSchema: JSON.stringify(valueSchema),
+      input,
+    });
+    const expected = {
+      max: [
+        ...ieee(-0, 8),
+        ...ieee(-0, 4),
+        ...avroLong(2n ** 63n - 1n),
+        2,
+        ...avroLong(-(2n ** 53n) - 1n),
+      ],
+      min: [...ieee(0.1, 8), ...ieee(1.5, 4), ...avroLong(-(2n ** 63n)), 0],
+    };
+    await withVersion(dataDir, "exact_v1", (version) => {
+      for (const [key, bytes] of Object.entries(expected)) {
+        const stored = version.get(0, new Uint8Array(avro.Type.forSchema("string").toBuffer(key)))!;
+        assert.deepEqual([...stored.subarray(4)], bytes, key);
+      }
+    });
+  });
+});
+
+Deno.test("store create refuses plain ZSTD, which Venice's clients cannot read, unless allowed explicitly", async () => {
+  await withDataDir(async (dataDir) => {
+    const input = await writeInput(dataDir, [personLine("a", 1)]);
+    await assert.rejects(
+      createPeople(dataDir, input, { compression: "ZSTD" }),
+      /Plain ZSTD \(strategy 2\) makes a store Venice's clients cannot read.*--allow-plain-zstd/,
+    );
+    await assertNothingWritten(dataDir, "people_v1");
+    const cli = await createCliPeople(dataDir, "--partitions", "1", "--compression", "ZSTD");
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /--allow-plain-zstd/);
+    await createPeople(dataDir, input, { compression: "ZSTD", allowPlainZstd: true });
+  });
 });

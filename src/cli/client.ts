@@ -9,6 +9,7 @@ import { RocksDB } from "../../ffi/mod.ts";
 import { ReadClient } from "../client/read_client.ts";
 import { StoreClient } from "../client/store_client.ts";
 import { partitionDir, resourceNameOf } from "../storage/layout.ts";
+import { parseJsonExact } from "../tools/avro_json.ts";
 import { readStoreDescriptor } from "../tools/descriptor.ts";
 import {
   decodeStoreVersionState,
@@ -85,7 +86,7 @@ async function run(args: string[], batch: boolean): Promise<number> {
   }
   let parsedKeys: unknown[];
   try {
-    parsedKeys = keys.map((k) => JSON.parse(k));
+    parsedKeys = keys.map((k) => parseJsonExact(k));
   } catch (error) {
     console.error(`A --key is not valid JSON: ${error instanceof Error ? error.message : error}`);
     return 2;

@@ -5,6 +5,7 @@
  * Exit codes: 0 done, 1 the command failed (one line on stderr), 2 usage error.
  */
 import { parseArgs } from "node:util";
+import { parseJsonExact } from "../tools/avro_json.ts";
 import { COMPRESSION_NAMES, type CompressionName } from "../tools/descriptor.ts";
 import { messageOf } from "../tools/errors.ts";
 import { formatBytes, ProgressBar } from "../tools/progress.ts";
@@ -37,7 +38,8 @@ a line, in Avro's JSON mapping (unions as {"type": value}, bytes as strings).
 
 Options:
   --value-schema-id N      Writer schema id stored with each value (default 1)
-  --compression STRATEGY   ${COMPRESSION_NAMES.join(" | ")} (default NO_OP)
+  --compression STRATEGY   ${COMPRESSION_NAMES.join(" | ")} (default NO_OP); plain ZSTD only
+                           with --allow-plain-zstd: Venice's clients cannot read it
   --chunked                Chunking-enabled version: large values split into chunks
   --max-chunk-bytes N      Message size limit (default 972800, Venice's 950 KiB)
   --progress               Show a progress bar on stderr (default: on a terminal, for
@@ -118,6 +120,7 @@ async function create(args: string[]): Promise<number> {
     input: { type: "string" },
     "value-schema-id": { type: "string" },
     compression: { type: "string" },
+    "allow-plain-zstd": { type: "boolean" },
     chunked: { type: "boolean" },
     "max-chunk-bytes": { type: "string" },
     progress: { type: "boolean" },
@@ -170,6 +173,7 @@ async function create(args: string[]): Promise<number> {
       valueSchemaId,
       input,
       compression: compression as CompressionName,
+      allowPlainZstd: values["allow-plain-zstd"] ?? false,
       chunked: values.chunked ?? false,
       maxChunkBytes,
       onProgress: bar ? (lines, done, total) => bar.update(lines, done, total) : undefined,
@@ -271,7 +275,7 @@ async function inspect(args: string[]): Promise<number> {
   if (values.key !== undefined) {
     let key: unknown;
     try {
-      key = JSON.parse(values.key);
+      key = parseJsonExact(values.key);
     } catch (error) {
       throw new UsageError(`--key must be JSON (a string key is '"alice"'): ${messageOf(error)}`);
     }

@@ -38,7 +38,7 @@ import {
 import { encodePartitionState } from "../venice/partition_state.ts";
 import { parseResourceName, resourceNameOf, versionDir } from "../storage/layout.ts";
 import { PLAIN_TABLE_FORMAT_ENABLED, ROCKSDB_CONFIG_FILE } from "../storage/metadata_partition.ts";
-import { type AvroType, encodeJson, parseSchema } from "./avro_json.ts";
+import { type AvroType, encodeJson, parseJsonExact, parseSchema } from "./avro_json.ts";
 import {
   COMPRESSION_NAMES,
   type CompressionName,
@@ -85,8 +85,13 @@ export interface CreateStoreVersionOptions {
   readonly valueSchemaId?: number;
   /** JSONL path: one `{"key": ..., "value": ...}` a line, in Avro's JSON mapping. */
   readonly input: string;
-  /** Default `"NO_OP"`. */
+  /** Default `"NO_OP"`. Plain `"ZSTD"` only with `allowPlainZstd`. */
   readonly compression?: CompressionName;
+  /**
+   * Allows plain ZSTD (strategy 2), which Venice's clients cannot read: their
+   * CompressorFactory refuses it (only NO_OP, GZIP and ZSTD_WITH_DICT decompress).
+   */
+  readonly allowPlainZstd?: boolean;
   /** Chunking-enabled version (key suffixes, large values split). Default false. */
   readonly chunked?: boolean;
   /**
@@ -150,6 +155,13 @@ function checkOptions(options: CreateStoreVersionOptions): Settings {
       `Unknown compression "${compression}": use one of ${COMPRESSION_NAMES.join(", ")}`,
     );
   }
+  if (compression === "ZSTD" && !options.allowPlainZstd) {
+    throw new StoreToolError(
+      "Plain ZSTD (strategy 2) makes a store Venice's clients cannot read: their CompressorFactory " +
+        "decompresses only NO_OP, GZIP and ZSTD_WITH_DICT. Use ZSTD_WITH_DICT, or allow it " +
+        "explicitly (--allow-plain-zstd) for a reader that is not a Venice client",
+    );
+  }
   const maxChunkBytes = options.maxChunkBytes ??
     DEFAULT_MAX_SIZE_FOR_USER_PAYLOAD_PER_MESSAGE_IN_BYTES;
   if (!Number.isSafeInteger(maxChunkBytes) || maxChunkBytes < 2) {
@@ -196,7 +208,7 @@ function encodeLine(line: InputLine, settings: Settings): EncodedRecord | null {
   if (line.text.trim() === "") return null;
   let json: unknown;
   try {
-    json = JSON.parse(line.text);
+    json = parseJsonExact(line.text);
   } catch (error) {
     throw new InputLineError(line.number, `not valid JSON: ${messageOf(error)}`);
   }

@@ -18,6 +18,7 @@
  */
 import avro from "avsc";
 import { Buffer } from "node:buffer";
+import { exactLongs } from "./avro_long.ts";
 import {
   PARTITION_STATE_MAGIC_BYTE,
   PARTITION_STATE_PROTOCOL_VERSION,
@@ -149,20 +150,6 @@ const LAST_FIELDS_V24 = [
   { name: "upstreamLastConsumedVersionTopicPubSubPosition", type: "bytes" },
 ];
 
-/** Longs as bigint: offsets may exceed 2^53 (avsc's documented way). */
-const longAsBigInt = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
-  toBuffer: (n: bigint) => {
-    const buf = Buffer.alloc(8);
-    buf.writeBigInt64LE(n);
-    return buf;
-  },
-  fromJSON: BigInt,
-  toJSON: Number,
-  isValid: (n: unknown) => typeof n === "bigint",
-  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
-});
-
 function prefixType(fields: unknown[]): avro.Type {
   return avro.Type.forSchema(
     {
@@ -171,7 +158,7 @@ function prefixType(fields: unknown[]): avro.Type {
       namespace: "com.linkedin.venice.kafka.protocol.state",
       fields,
     } as avro.Schema,
-    { registry: { long: longAsBigInt } },
+    exactLongs(),
   );
 }
 

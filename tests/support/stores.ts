@@ -36,6 +36,8 @@ export interface MakeStoreOptions {
   readonly valueSchemaId?: number;
   /** Default "NO_OP". */
   readonly compression?: CompressionName;
+  /** Needed for plain ZSTD, which Venice's clients cannot read. */
+  readonly allowPlainZstd?: boolean;
   readonly chunked?: boolean;
   readonly maxChunkBytes?: number;
   /** Fixes the producer GUID in chunk keys (16 bytes), for exact expected bytes. */
@@ -137,6 +139,7 @@ export async function makeStore(
       valueSchemaId: options.valueSchemaId,
       input,
       compression: options.compression,
+      allowPlainZstd: options.allowPlainZstd,
       chunked: options.chunked,
       maxChunkBytes: options.maxChunkBytes,
       producerGUID: options.producerGUID,
