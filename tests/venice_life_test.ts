@@ -11,7 +11,9 @@ import { partitionDir } from "../src/storage/layout.ts";
 import { CHUNK_SCHEMA_ID, chunkedStoreEntries, withSchemaHeader } from "../src/venice/chunking.ts";
 import { CompressionStrategy } from "../src/venice/compression.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
-import { bigValue } from "./support/read_fixture.ts";
+import { METADATA_PARTITION_ID } from "../src/venice/version_metadata.ts";
+import { bigValue, personKey } from "./support/read_fixture.ts";
+import { makeStore, peopleStore } from "./support/stores.ts";
 import { resolve } from "../src/discovery/mod.ts";
 import { startTestServer, testConfig, type TestServer } from "./support/server.ts";
 import { VeniceWriter } from "./support/venice_writer.ts";
@@ -307,4 +309,49 @@ Deno.test("a hybrid partition followed as a secondary: withheld without a bound,
       async () => JSON.stringify(await announced(root)) === "[0,1]",
     );
   });
+});
+
+Deno.test("a PlainTable version is refused with its reason, logged once and retried with backoff, not at every scan", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dataDir = `${root}/data`;
+    await makeStore(dataDir, peopleStore("plain", 1, 1, 3));
+    await makeStore(dataDir, peopleStore("fine", 1, 1, 3));
+    const config = `${partitionDir(dataDir, "plain_v1", METADATA_PARTITION_ID)}/rocksdbConfig`;
+    await Deno.writeTextFile(
+      config,
+      "#Tue Dec 01 10:00:00 UTC 2026\nrocksdb.plain.table.format.enabled=true\n",
+    );
+    await using rialto = await startTestServer(dataDir, {}, { scanIntervalMs: 50 });
+    const status = async () =>
+      (await (await fetch(`http://127.0.0.1:${rialto.server.adminPort}/status`)).json()).storage
+        .notServed.find((v: NotServed) => v.resource === "plain_v1");
+    const first = await status();
+    assert.equal(first.state, "failed");
+    assert.match(
+      first.reason,
+      /says the version was written in RocksDB's PlainTable format \(rocksdb\.plain\.table\.format\.enabled=true\)/,
+    );
+    // About 30 scans in 1.5 s; the backoff (1 s, then 2 s) allows 2 attempts.
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await status();
+    assert.ok(later.attempts >= 2 && later.attempts <= 3, `${later.attempts} attempts`);
+    assert.equal(later.reason, first.reason);
+    const r = await rialto.client.get(
+      "fine_v1",
+      personKey(1, 1).partition,
+      personKey(1, 1).keyBytes,
+    );
+    assert.equal(r.errorCode, Status.OK, "the other versions keep serving");
+
+    // Fixed by the operator: served at the next attempt.
+    await Deno.writeTextFile(config, "rocksdb.plain.table.format.enabled=false\n");
+    await waitFor(
+      "the fixed version to be served",
+      async () => (await status()) === undefined,
+      5000,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
