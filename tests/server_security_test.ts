@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { ReadClient } from "../src/client/read_client.ts";
 import type { RialtoConfig } from "../src/config/schema.ts";
+import { ConfigWatcher } from "../src/config/watcher.ts";
+import { startServer } from "../src/server.ts";
 import { GrpcStatus } from "../src/transport/types.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
 import { startAuthority } from "./support/authority.ts";
@@ -12,6 +14,7 @@ import { createTestPki, type TestPki } from "./support/certs.ts";
 import { keyBytes, partitionOf, PEOPLE } from "./support/read_fixture.ts";
 import { makeStore, people, PERSON_VALUE_SCHEMA, STRING_KEY_SCHEMA } from "./support/stores.ts";
 import { startTestServer, testConfig } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const people_v1 = "people_v1";
 const key = {
@@ -335,4 +338,101 @@ Deno.test("/metrics counts known traffic per store and in total", async () => {
     assert.match(text, /rialto_event_loop_delay_seconds/);
     assert.match(text, /rialto_gc_pause_seconds/);
   });
+});
+
+Deno.test("no config reload opens the door: an empty file, authorizer none or another principal field leave a denied principal denied", async () => {
+  const pki = await createTestPki();
+  try {
+    await withPeopleStore(async (dataDir) => {
+      const path = `${dataDir}/rialto.yaml`;
+      const yaml = (auth: string, principal = "subject-cn") =>
+        [
+          `dataDir: ${dataDir}`,
+          "grpc:",
+          "  host: 127.0.0.1",
+          "  port: 0",
+          "  tls:",
+          "    enabled: true",
+          `    certFile: ${pki.server.certFile}`,
+          `    keyFile: ${pki.server.keyFile}`,
+          `    caFile: ${pki.ca.certFile}`,
+          `    principal: ${principal}`,
+          "admin:",
+          "  host: 127.0.0.1",
+          "  port: 0",
+          "auth:",
+          `  authorizer: ${auth}`,
+          "stores:",
+          "  people:",
+          "    acl:",
+          "      get: [client-a]",
+          "  other:",
+          "    enabled: false",
+          "    acl:",
+          "      get: [client-a]",
+          "",
+        ].join("\n");
+      const good = yaml("static");
+      await Deno.writeTextFile(path, good);
+      await using watcher = await ConfigWatcher.open({ path, debounceMs: 20, pollIntervalMs: 100 });
+      const server = await startServer(watcher.config, { watcher });
+      try {
+        const address = `127.0.0.1:${server.grpcPort}`;
+        using denied = await tlsClient(pki, address, "client-b");
+        const stillDenied = async (what: string) => {
+          await assert.rejects(
+            denied.get(people_v1, key.partition, key.keyBytes),
+            (e) => grpcCode(e) === GrpcStatus.PERMISSION_DENIED,
+            what,
+          );
+        };
+        const reloaded = async (text: string) => {
+          const before = watcher.lastReload?.at;
+          await Deno.writeTextFile(path, text);
+          await waitFor("the reload attempt", () => watcher.lastReload?.at !== before);
+          return watcher.lastReload!;
+        };
+        await stillDenied("before any reload");
+
+        for (const empty of ["", "  \n\n", "# nothing but a comment\n", "---\n"]) {
+          const record = await reloaded(empty);
+          assert.equal(record.ok, false, JSON.stringify(empty));
+          assert.match(record.error!, /holds no settings/);
+          await stillDenied(`after the file became ${JSON.stringify(empty)}`);
+        }
+        // A disabled store stays disabled too.
+        using allowed = await tlsClient(pki, address, "client-a");
+        const other = await allowed.get("other_v1", key.partition, key.keyBytes);
+        assert.equal(other.errorCode, Status.SERVICE_UNAVAILABLE);
+
+        // Put back byte for byte: /status says the file in force is applied.
+        const restored = await reloaded(good);
+        assert.equal(restored.ok, true);
+        assert.equal(restored.error, undefined);
+        const status = await (await fetch(`http://127.0.0.1:${server.adminPort}/status`)).json();
+        assert.equal(status.config.lastReload.ok, true);
+
+        for (
+          const [text, field] of [[yaml("none"), "auth"], [
+            yaml("static", "san-uri"),
+            "grpc.tls.principal",
+          ]]
+        ) {
+          const record = await reloaded(text);
+          assert.equal(record.ok, true);
+          assert.ok(record.restartRequired?.includes(field), JSON.stringify(record));
+          await stillDenied(`after a reload changing ${field}`);
+          const pending = (await (await fetch(`http://127.0.0.1:${server.adminPort}/status`))
+            .json()).config.pendingRestart;
+          assert.ok(pending.includes(field), JSON.stringify(pending));
+        }
+        assert.equal(watcher.config.auth.authorizer, "static");
+        assert.equal(watcher.config.grpc.tls.principal, "subject-cn");
+      } finally {
+        await server.close();
+      }
+    });
+  } finally {
+    await pki.cleanup();
+  }
 });

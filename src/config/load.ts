@@ -2,7 +2,13 @@
  * Reading a config file from disk: bytes, their sha256 (which the admin port reports and
  * the admin CLI compares) and the parsed config.
  */
-import { applyOverrides, ConfigError, type ConfigOverrides, parseConfig } from "./schema.ts";
+import {
+  applyOverrides,
+  ConfigError,
+  type ConfigOverrides,
+  isEmptyConfigText,
+  parseConfig,
+} from "./schema.ts";
 import type { RialtoConfig } from "./schema.ts";
 
 /** A config file as read: what it said and which bytes said it. */
@@ -47,6 +53,13 @@ export async function loadConfigFile(
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new ConfigError(path, [{ path: "", message: "The file is not valid UTF-8" }]);
+  }
+  if (exists && isEmptyConfigText(text)) {
+    throw new ConfigError(path, [{
+      path: "",
+      message:
+        "The file holds no settings (empty, whitespace or comments only): refused, as it would put every field back to its default",
+    }]);
   }
   const parsed = parseConfig(text, path);
   const config = options.overrides ? applyOverrides(parsed, options.overrides) : parsed;

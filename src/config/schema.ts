@@ -62,7 +62,7 @@ const tlsSchema = z.strictObject({
   keyFile: nullablePath.default(null),
   /** PEM CA bundle that signs client certificates. Required when enabled. */
   caFile: nullablePath.default(null),
-  /** How a client certificate names its principal: its subject CN or its SAN URI. */
+  /** How a client certificate names its principal: its subject CN or its SAN URI. Restart-only. */
   principal: z.enum(["subject-cn", "san-uri"]).default("subject-cn"),
 });
 
@@ -157,6 +157,7 @@ const authHttpSchema = z.strictObject({
   whenUnreachable: z.enum(["keep-last", "deny", "allow"]).default("keep-last"),
 });
 
+/** Restart-only, the whole section: a reload must never loosen who may read. */
 const authSchema = z.strictObject({
   /** none: allow all; static: stores.<name>.acl; http: ask auth.http.url. */
   authorizer: z.enum(["none", "static", "http"]).default("none"),
@@ -332,6 +333,16 @@ export function validateConfig(input: unknown, sourceName: string): RialtoConfig
  * Parses YAML text into a frozen config. Throws ConfigError naming every field at fault,
  * or the line and column of a YAML syntax error. An empty file means all defaults.
  */
+/**
+ * True for a document with no settings at all: empty, whitespace, comments or a bare
+ * `---`. A file like that is what an editor or a config push leaves for a moment; taken
+ * as a config it would put every field back to its default.
+ */
+export function isEmptyConfigText(text: string): boolean {
+  const doc = parseDocument(text);
+  return doc.errors.length === 0 && (doc.contents === null || doc.toJS() == null);
+}
+
 export function parseConfig(text: string, sourceName: string): RialtoConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -384,6 +395,11 @@ export const RESTART_ONLY_FIELDS: readonly string[] = [
   "grpc.transport",
   "grpc.workers",
   "grpc.tls.enabled",
+  // Who may read is decided by these: a reload must never open the door (an authorizer
+  // switched to none, an authority pointed elsewhere, principals named differently), so
+  // they change only with a restart. ACL entries and enablement stay live.
+  "grpc.tls.principal",
+  "auth",
   "admin.host",
   "admin.port",
 ];

@@ -316,8 +316,26 @@ export class ConfigWatcher {
       return this.#fail("", `Cannot read "${this.path}": ${errorText(error)}`);
     }
     const sha256 = await sha256Hex(bytes);
-    // The same bytes again (a touch, a second event for one write): nothing to do.
-    if (sha256 === this.#sha256 || sha256 === this.#rejectedSha256) return this.#lastReload;
+    if (sha256 === this.#sha256) {
+      // The applied bytes again: a touch, a second event for one write, or the file put
+      // back after a refused edit, which /status must then show as applied.
+      if (this.#lastReload?.ok === false) {
+        this.#rejectedSha256 = null;
+        this.#lastReload = {
+          at: new Date().toISOString(),
+          ok: true,
+          generation: this.#generation,
+          sha256,
+          ...(this.#pendingRestart.length ? { restartRequired: this.#pendingRestart } : {}),
+        };
+        logger.info("Config {path} is back to the applied generation {generation}", {
+          path: this.path,
+          generation: this.#generation,
+        });
+      }
+      return this.#lastReload;
+    }
+    if (sha256 === this.#rejectedSha256) return this.#lastReload;
 
     let candidate: RialtoConfig;
     try {
