@@ -20,6 +20,7 @@ import { logger } from "./log.ts";
 import { createMutualTlsCredentials, type MutualTls } from "./auth/mod.ts";
 import { ReadMetrics, RuntimeMetrics } from "./metrics/mod.ts";
 import { renderPartitionMetrics } from "./metrics/partitions.ts";
+import { renderAcceptFailures } from "./metrics/transport.ts";
 import { renderWorkerMetrics, workerCount, WorkerPool } from "./workers/mod.ts";
 import { versionOverrides } from "./storage/overrides.ts";
 import { buildAnnouncements, Discovery, discoveryReport, serverIdentity } from "./discovery/mod.ts";
@@ -188,11 +189,16 @@ export async function startServer(
     );
   /** This isolate's metrics, or with workers, theirs added up; then the partitions'. */
   const renderMetrics = async (): Promise<string> => {
-    if (pool === undefined) return metrics.render() + partitionMetrics();
+    if (pool === undefined) {
+      return metrics.render() + renderAcceptFailures(transport?.acceptFailures ?? 0) +
+        partitionMetrics();
+    }
     const snapshots = await pool.snapshots();
     const merged = new ReadMetrics({ runtime });
     for (const snapshot of snapshots) merged.merge(snapshot.metrics);
-    return merged.render() + renderWorkerMetrics(snapshots) + partitionMetrics();
+    const acceptFailures = snapshots.reduce((sum, w) => sum + w.acceptFailures, 0);
+    return merged.render() + renderWorkerMetrics(snapshots) +
+      renderAcceptFailures(acceptFailures) + partitionMetrics();
   };
   /** Per worker: its index and the calls it was given (null without workers). */
   const workerStatus = async () =>

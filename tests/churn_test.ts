@@ -22,6 +22,8 @@ import {
 } from "./support/read_fixture.ts";
 import { runH2load } from "./support/h2load.ts";
 import { startServe, toolMissing } from "./support/serve_process.ts";
+import { startTestServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const people = `${PEOPLE.store}_v${PEOPLE.version}`;
 const GET_PATH = READ_SERVICE_PATHS.get;
@@ -117,3 +119,25 @@ for (const transport of ["grpc-js", "native"]) {
     },
   });
 }
+
+Deno.test("connections reset before accept are counted in /metrics and serving goes on", async () => {
+  const dataDir = await Deno.makeTempDir();
+  try {
+    await buildReadFixture(dataDir);
+    await using s = await startTestServer(dataDir);
+    const script = new URL("./support/reset_before_accept.py", import.meta.url).pathname;
+    const burst = await new Deno.Command("python3", {
+      args: [script, String(s.server.grpcPort), "300"],
+      stderr: "piped",
+    }).output();
+    assert.equal(burst.code, 0, new TextDecoder().decode(burst.stderr));
+    await waitFor("the failed accepts to be counted", async () => {
+      const text = await (await fetch(`http://127.0.0.1:${s.server.adminPort}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith("rialto_accept_failures_total "));
+      return line !== undefined && Number(line.split(" ")[1]) > 0;
+    });
+    await expectPerson(s.address, 3);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -63,5 +63,10 @@ export interface UnaryRouter {
 /** A running transport: `close` stops accepting, drains in-flight calls, then resolves. */
 export interface TransportServer {
   readonly port: number;
+  /**
+   * Connections that failed before they were accepted (a client that reset during the
+   * handshake: NotConnected). Counted, not logged as warnings: they are routine under churn.
+   */
+  readonly acceptFailures?: number;
   close(graceMs?: number): Promise<void>;
 }

@@ -31,6 +31,8 @@ export interface WorkerSnapshot {
   readonly metrics: ReadMetricsSnapshot;
   /** The worker's event-loop delay histogram (LATENCY_BUCKETS_SECONDS). */
   readonly eventLoopDelay: Float64Array;
+  /** Its listener's connections that failed before accept (TransportServer). */
+  readonly acceptFailures: number;
 }
 
 export type ToWorker =

@@ -81,6 +81,7 @@ class WorkerServer {
       requests: this.requests,
       metrics: this.metrics.snapshot(),
       eventLoopDelay: this.runtime.eventLoopDelay.data.slice(),
+      acceptFailures: this.transport?.acceptFailures ?? 0,
     };
   }
 

@@ -211,6 +211,7 @@ type Source =
 
 class NativeServer implements NativeTransportServer, ConnectionOwner {
   readonly port: number;
+  acceptFailures = 0;
   readonly router: UnaryRouter;
   readonly limits: Readonly<NativeLimits>;
   readonly tlsFiles: TlsFileReloader | null;
@@ -318,7 +319,8 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
         conn = await listener.accept();
       } catch (error) {
         if (this.#closing !== null || error instanceof Deno.errors.BadResource) return;
-        log.warn("Accept failed: {error}", { error });
+        this.acceptFailures++;
+        log.debug("Accept failed: {error}", { error });
         continue;
       }
       if (this.#closing !== null) {
