@@ -13,6 +13,7 @@ import { startAuthority } from "./support/authority.ts";
 import { createTestPki, type TestPki } from "./support/certs.ts";
 import { keyBytes, partitionOf, PEOPLE } from "./support/read_fixture.ts";
 import { makeStore, people, PERSON_VALUE_SCHEMA, STRING_KEY_SCHEMA } from "./support/stores.ts";
+import { runRialto } from "./support/serve_process.ts";
 import { startTestServer, testConfig } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -431,6 +432,48 @@ Deno.test("no config reload opens the door: an empty file, authorizer none or an
       } finally {
         await server.close();
       }
+    });
+  } finally {
+    await pki.cleanup();
+  }
+});
+
+Deno.test("rialto get and batch-get over mutual TLS take an IP address as --server, verified against the certificate's IP SAN", async () => {
+  const pki = await createTestPki();
+  try {
+    await withPeopleStore(async (dataDir) => {
+      await using s = await startTestServer(dataDir, {
+        grpc: {
+          host: "0.0.0.0",
+          tls: {
+            enabled: true,
+            certFile: pki.server.certFile,
+            keyFile: pki.server.keyFile,
+            caFile: pki.ca.certFile,
+          },
+        },
+      });
+      const cert = await pki.issueClient({ cn: "client-a" });
+      const cli = (command: string, host: string, ...keys: string[]) =>
+        runRialto([
+          command,
+          ...["--server", `${host}:${s.server.grpcPort}`, "--data-dir", dataDir],
+          ...["--store", "people", "--version", "1"],
+          ...["--tls-ca", pki.ca.certFile, "--tls-cert", cert.certFile, "--tls-key", cert.keyFile],
+          ...keys.flatMap((k) => ["--key", JSON.stringify(k)]),
+        ]);
+      const get = await cli("get", "127.0.0.1", "person-3");
+      assert.equal(get.code, 0, get.stderr);
+      assert.equal(JSON.parse(get.stdout).name, "Person 3");
+      const batch = await cli("batch-get", "127.0.0.1", "person-1", "person-2");
+      assert.equal(batch.code, 0, batch.stderr);
+      // The certificate names 127.0.0.1, not 127.0.0.2: the identity check refuses it.
+      const wrongIp = await cli("get", "127.0.0.2", "person-3");
+      assert.notEqual(wrongIp.code, 0);
+      assert.match(
+        wrongIp.stderr,
+        /ERR_TLS_CERT_ALTNAME_INVALID.*IP: 127\.0\.0\.2 is not in the cert/,
+      );
     });
   } finally {
     await pki.cleanup();

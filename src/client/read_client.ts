@@ -6,6 +6,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import {
   decodeServerResponse,
   encodeClientRequest,
@@ -28,6 +30,19 @@ export interface BatchKey {
   readonly partition: number;
 }
 
+/**
+ * The TLS server name sent to an IP target, which must not be the IP itself. Identity is
+ * verified against the IP (checkServerIdentity above), never against this name.
+ */
+const IP_TARGET_SERVER_NAME = "ip-address-target.invalid";
+
+/** The host of `host:port` or `[v6]:port` when it is an IP address, else null. */
+function ipHostOf(address: string): string | null {
+  const match = /^\[([^\]]+)\]:\d+$/.exec(address) ?? /^([^:]+):\d+$/.exec(address);
+  const host = match?.[1] ?? address;
+  return isIP(host) === 0 ? null : host;
+}
+
 const toBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const fromBuffer = (bytes: Buffer): Uint8Array => bytes;
@@ -36,17 +51,23 @@ export class ReadClient {
   readonly #client: grpc.Client;
 
   constructor(address: string, tls?: ClientTls) {
+    // TLS forbids an IP address as the server name (RFC 6066) and Deno's node:tls refuses
+    // one: an IP target gets a placeholder name, and its certificate is checked against
+    // the IP (its IP SANs) instead.
+    const ip = tls?.serverName === undefined ? ipHostOf(address) : null;
     const credentials = tls
       ? grpc.credentials.createSsl(
         toBuffer(tls.ca),
         tls.key ? toBuffer(tls.key) : null,
         tls.cert ? toBuffer(tls.cert) : null,
+        ip === null ? {} : { checkServerIdentity: (_name, cert) => checkServerIdentity(ip, cert) },
       )
       : grpc.credentials.createInsecure();
+    const serverName = tls?.serverName ?? (ip === null ? undefined : IP_TARGET_SERVER_NAME);
     this.#client = new grpc.Client(address, credentials, {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
-      ...(tls?.serverName ? { "grpc.ssl_target_name_override": tls.serverName } : {}),
+      ...(serverName ? { "grpc.ssl_target_name_override": serverName } : {}),
     });
   }
 
