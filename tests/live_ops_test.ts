@@ -14,7 +14,7 @@ import { personBytes, personKey } from "./support/read_fixture.ts";
 import { makeStore, peopleStore } from "./support/stores.ts";
 import { waitFor } from "./support/wait.ts";
 import { freePort, ZooKeeperServer, zookeeperUnavailable } from "./support/zookeeper.ts";
-import { runRialto } from "./support/serve_process.ts";
+import { runRialto, startServe } from "./support/serve_process.ts";
 
 const PARTITIONS = 3;
 const key = (i: number) => personKey(i, PARTITIONS);
@@ -312,3 +312,36 @@ Deno.test({
 if (zookeeperUnavailable !== null) {
   console.warn(`live_ops_test: ZooKeeper test skipped: ${zookeeperUnavailable}`);
 }
+
+Deno.test("the admin CLI finds a server whose --admin-port differs from the file's, through what the server publishes beside the file", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "rialto-published-" });
+  try {
+    await makeStore(dataDir, peopleStore("people", 1, PARTITIONS, 5));
+    const configPath = `${dataDir}/rialto.yaml`;
+    // The file names one admin port; the server is started on another.
+    await Deno.writeTextFile(configPath, `dataDir: ${dataDir}\nadmin:\n  port: ${freePort()}\n`);
+    const adminPort = freePort();
+    const server = await startServe([
+      ...["--config", configPath, "--admin-port", String(adminPort), "--grpc-port", "0"],
+    ]);
+    try {
+      const published = JSON.parse(await Deno.readTextFile(`${configPath}.server.json`));
+      assert.equal(published.adminPort, adminPort);
+      const disabled = await rialto("admin", "disable-store", "people", "--config", configPath);
+      assert.equal(disabled.code, 0, disabled.stderr);
+      assert.match(
+        disabled.stdout,
+        new RegExp(`Applied by the server at http://127\\.0\\.0\\.1:${adminPort}/`),
+      );
+      const stores = await rialto("admin", "stores", "--config", configPath, "--json");
+      assert.equal(stores.code, 0, stores.stderr);
+    } finally {
+      const stopped = await server.stop();
+      assert.equal(stopped.code, 0, stopped.stderr);
+    }
+    // Withdrawn on exit: the CLI falls back to the file's port (no server answers there).
+    await assert.rejects(Deno.stat(`${configPath}.server.json`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

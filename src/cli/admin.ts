@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { errorText, loadConfigFile } from "../config/load.ts";
 import { setDiscoveryMode, setStoreEnabled } from "../config/edit.ts";
+import { findPublishedServer } from "../config/published_server.ts";
 import type { RialtoConfig } from "../config/schema.ts";
 
 export const EXIT = { ok: 0, error: 1, usage: 2, noServer: 3, notApplied: 4 } as const;
@@ -53,13 +54,24 @@ interface ServerStatus {
   discovery?: unknown;
 }
 
-/** http://host:port/status for the admin address in a config (wildcards mean loopback). */
-export function statusUrl(config: RialtoConfig): string {
-  let host = config.admin.host;
+/**
+ * http://host:port/status of the server running `configPath`: where it published that
+ * it listens, else the admin address the config names (wildcards mean loopback).
+ */
+export async function statusUrl(config: RialtoConfig, configPath: string): Promise<string> {
+  const published = await findPublishedServer(configPath);
+  return adminUrl(
+    published?.adminHost ?? config.admin.host,
+    published?.adminPort ?? config.admin.port,
+  );
+}
+
+function adminUrl(adminHost: string, port: number): string {
+  let host = adminHost;
   if (host === "0.0.0.0") host = "127.0.0.1";
   if (host === "::") host = "::1";
   if (host.includes(":")) host = `[${host}]`;
-  return `http://${host}:${config.admin.port}/status`;
+  return `http://${host}:${port}/status`;
 }
 
 async function fetchStatus(url: string, timeoutMs: number): Promise<ServerStatus> {
@@ -146,7 +158,7 @@ async function edit(
       ? `${result.created ? "Created" : "Updated"} ${result.path}: ${what}`
       : `${result.path} already says ${what}`,
   );
-  const url = statusUrl(result.config);
+  const url = await statusUrl(result.config, configPath);
   const confirmation = await confirmApplied(url, result.sha256, timeoutMs);
   switch (confirmation.kind) {
     case "applied":
@@ -235,7 +247,7 @@ export async function main(args: string[], io: CliIo = consoleIo): Promise<numbe
       case "status": {
         if (!expectArgs(0, "no arguments")) return EXIT.usage;
         const loaded = await loadConfigFile(configPath, { allowMissing: true });
-        const url = statusUrl(loaded.config);
+        const url = await statusUrl(loaded.config, configPath);
         let status: ServerStatus;
         try {
           status = await fetchStatus(url, Math.min(timeoutMs, 2000));

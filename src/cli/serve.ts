@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { applyOverrides, type ConfigOverrides, defaultConfig } from "../config/schema.ts";
 import { ConfigWatcher } from "../config/watcher.ts";
+import { publishServer } from "../config/published_server.ts";
 import { logger, setupLogging } from "../log.ts";
 import { type RialtoServer, startServer } from "../server.ts";
 
@@ -88,6 +89,7 @@ export async function main(args: string[]): Promise<number> {
 
   let watcher: ConfigWatcher | undefined;
   let server: RialtoServer;
+  let withdraw: (() => Promise<void>) | undefined;
   try {
     if (values.config) {
       watcher = await ConfigWatcher.open({ path: values.config, overrides });
@@ -95,6 +97,21 @@ export async function main(args: string[]): Promise<number> {
     const config = watcher?.config ?? applyOverrides(defaultConfig(), overrides);
     await setupLogging(config.logging.level);
     server = await startServer(config, { watcher });
+    if (values.config) {
+      withdraw = await publishServer(values.config, {
+        pid: Deno.pid,
+        adminHost: config.admin.host,
+        adminPort: server.adminPort,
+        grpcPort: server.grpcPort,
+        startedAt: new Date().toISOString(),
+      }).catch((error) => {
+        log.warn("Cannot publish where this server listens beside {config}: {error}", {
+          config: values.config,
+          error,
+        });
+        return undefined;
+      });
+    }
     // One line on stdout for whoever started us (tests, scripts) to learn the ports.
     console.log(
       JSON.stringify({
@@ -121,6 +138,7 @@ export async function main(args: string[]): Promise<number> {
   await stopped.promise;
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
+  await withdraw?.();
   await server.close();
   await watcher?.close();
   return 0;
