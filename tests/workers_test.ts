@@ -103,11 +103,15 @@ async function workerStatus(adminPort: number): Promise<WorkerStatus[]> {
   return (await adminJson(adminPort, "/status")).grpc.workers;
 }
 
-async function metricValue(adminPort: number, series: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+/** The value of one series in a /metrics text. */
+function seriesValue(text: string, series: string): number {
   const line = text.split("\n").find((l) => l.startsWith(series + " "));
   assert.ok(line, `no series ${series} in /metrics`);
   return Number(line.slice(series.length + 1));
+}
+
+async function metricValue(adminPort: number, series: string): Promise<number> {
+  return seriesValue(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text(), series);
 }
 
 async function withDataDir(fn: (dataDir: string) => Promise<void>): Promise<void> {
@@ -165,6 +169,19 @@ Deno.test("two workers answer gets and batch gets over many connections, spread 
       ),
     );
     assert.equal(perWorker.reduce((a, b) => a + b, 0), total);
+
+    // Every isolate's heap and ArrayBuffer memory, and their sum, from one rendering.
+    const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const value = (series: string) => seriesValue(text, series);
+    for (
+      const family of ["rialto_isolate_heap_used_bytes", "rialto_isolate_external_memory_bytes"]
+    ) {
+      const isolates = ["main", ...workers.map((w) => `worker-${w.index}`)].map((isolate) =>
+        value(`${family}{isolate="${isolate}"}`)
+      );
+      for (const bytes of isolates) assert.ok(bytes > 0, `${family}: ${isolates}`);
+      assert.equal(value(`${family}{isolate="total"}`), isolates.reduce((a, b) => a + b, 0));
+    }
   });
 });
 

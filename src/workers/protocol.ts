@@ -33,6 +33,15 @@ export interface WorkerSnapshot {
   readonly eventLoopDelay: Float64Array;
   /** Its listener's connections that failed before accept (TransportServer). */
   readonly acceptFailures: number;
+  /** This isolate's V8 heap and external (ArrayBuffer) memory, from Deno.memoryUsage(). */
+  readonly memory: IsolateMemory;
+}
+
+/** One isolate's memory, as Deno.memoryUsage() reports it from inside the isolate. */
+export interface IsolateMemory {
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
 }
 
 export type ToWorker =

@@ -14,6 +14,7 @@ import { readServiceRouter } from "../read/router.ts";
 import { versionOverrides } from "../storage/overrides.ts";
 import { nativeTlsFromSettings, serveNative } from "../transport/native/mod.ts";
 import type { TransportServer, UnaryHandler } from "../transport/types.ts";
+import { isolateMemory } from "./metrics.ts";
 import { AdoptedVersions } from "./adopted_versions.ts";
 import type { FromWorker, SharedQuota, ToWorker, WorkerSnapshot } from "./protocol.ts";
 import { WorkerGate } from "./worker_gate.ts";
@@ -82,6 +83,7 @@ class WorkerServer {
       metrics: this.metrics.snapshot(),
       eventLoopDelay: this.runtime.eventLoopDelay.data.slice(),
       acceptFailures: this.transport?.acceptFailures ?? 0,
+      memory: isolateMemory(),
     };
   }
 
