@@ -287,6 +287,17 @@ export class ConfigWatcher {
     }, this.#options.debounceMs ?? 100);
   }
 
+  /** `lastReload` for the file in force: the generation and restart-only fields pending. */
+  #recordApplied(sha256: string): void {
+    this.#lastReload = {
+      at: new Date().toISOString(),
+      ok: true,
+      generation: this.#generation,
+      sha256,
+      ...(this.#pendingRestart.length > 0 ? { restartRequired: this.#pendingRestart } : {}),
+    };
+  }
+
   #fail(sha256: string, error: unknown): LastReload {
     const message = errorText(error);
     this.#rejectedSha256 = sha256;
@@ -321,13 +332,7 @@ export class ConfigWatcher {
       // back after a refused edit, which /status must then show as applied.
       if (this.#lastReload?.ok === false) {
         this.#rejectedSha256 = null;
-        this.#lastReload = {
-          at: new Date().toISOString(),
-          ok: true,
-          generation: this.#generation,
-          sha256,
-          ...(this.#pendingRestart.length ? { restartRequired: this.#pendingRestart } : {}),
-        };
+        this.#recordApplied(sha256);
         logger.info("Config {path} is back to the applied generation {generation}", {
           path: this.path,
           generation: this.#generation,
@@ -361,13 +366,7 @@ export class ConfigWatcher {
     this.#rejectedSha256 = null;
     this.#generation += 1;
     this.#pendingRestart = restartRequired;
-    this.#lastReload = {
-      at: new Date().toISOString(),
-      ok: true,
-      generation: this.#generation,
-      sha256,
-      ...(restartRequired.length > 0 ? { restartRequired } : {}),
-    };
+    this.#recordApplied(sha256);
     logger.info("Config {path} applied as generation {generation}; changed: {sections}", {
       path: this.path,
       generation: this.#generation,

@@ -20,15 +20,18 @@ export function statusResponse(errorCode: number, message: string): Uint8Array {
  * compressionStrategy and responseRCU 1 (set before it checks whether the key was found).
  * Indexed by compression strategy.
  */
-const KEY_NOT_FOUND_RESPONSES: readonly Uint8Array[] = Object.values(CompressionStrategy).map(
-  (compressionStrategy) =>
-    encodeServerResponse({
+const KEY_NOT_FOUND_RESPONSES: readonly Uint8Array[] = (() => {
+  const out: Uint8Array[] = [];
+  for (const compressionStrategy of Object.values(CompressionStrategy)) {
+    out[compressionStrategy] = encodeServerResponse({
       compressionStrategy,
       responseRCU: 1,
       errorCode: VeniceReadResponseStatus.KEY_NOT_FOUND,
       errorMessage: encoder.encode("Key not found"),
-    }),
-);
+    });
+  }
+  return out;
+})();
 
 export function keyNotFound(compressionStrategy: CompressionStrategyId): Uint8Array {
   return KEY_NOT_FOUND_RESPONSES[compressionStrategy];

@@ -91,7 +91,7 @@ export class MetadataPartition {
     checkTableFormat(path);
     let db: RocksDB;
     try {
-      db = openPartitionDb(settings, resource, METADATA_PARTITION_ID, undefined);
+      db = openPartitionDb(settings, resource, METADATA_PARTITION_ID, null);
     } catch (error) {
       if (error instanceof StoreVersionError) throw error;
       throw new StoreVersionError(`Cannot open the metadata partition "${path}"`, {

@@ -15,13 +15,17 @@ export interface OpenSettings {
   readonly blockCache: BlockCache;
 }
 
-/** Opens `<dataDir>/rocksdb/<resource>/<resource>_<partition>`. */
+/**
+ * Opens `<dataDir>/rocksdb/<resource>/<resource>_<partition>`, sharing the server's block
+ * cache unless `blockCache` is null (a partition read too rarely to earn cache space).
+ */
 export function openPartitionDb(
   settings: OpenSettings,
   resource: string,
   partition: number,
-  blockCache: BlockCache | undefined = settings.blockCache,
+  cache: BlockCache | null = settings.blockCache,
 ): RocksDB {
+  const blockCache = cache ?? undefined;
   const path = partitionDir(settings.dataDir, resource, partition);
   if (settings.mode === "secondary") {
     if (!settings.secondaryDir) {

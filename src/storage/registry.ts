@@ -174,9 +174,10 @@ export class StoreRegistry implements VersionLookup {
     };
     for (const found of onDisk) {
       const current = this.#versions.get(found.resource);
+      // A partition folder missing at one scan may be a rename in progress: wait one scan.
+      if (current && this.#firstMiss(current.resource, lacks(found.partitions, current))) continue;
       // Same partition folders: nothing to do. A changed set, or a folder replaced in
       // place, is opened afresh and the old version drains.
-      if (current && this.#firstMiss(current.resource, lacks(found.partitions, current))) continue;
       if (current && current.fingerprint === found.fingerprint) continue;
       const previous = this.#notServed.get(found.resource);
       if (previous && Date.now() < previous.nextAttemptAt) continue;
@@ -186,8 +187,8 @@ export class StoreRegistry implements VersionLookup {
           open,
           settings.overrides[found.resource],
           current,
+          this.#maxStalenessMs(found.store),
         );
-        version.refresh(this.#maxStalenessMs(version.store));
         this.#versions.set(found.resource, version);
         this.#notServed.delete(found.resource);
         this.#peers?.install(version);

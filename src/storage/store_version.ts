@@ -182,13 +182,15 @@ export class StoreVersion {
   /**
    * Opens every partition found on disk; on any failure closes what it opened.
    * `previous` is the version by this name it replaces, if any: partitions it held and
-   * this one does not answer as dropped ones.
+   * this one does not answer as dropped ones. `maxStalenessMs` is the store's bound on
+   * hybrid partitions (null: none), as `refresh` takes it.
    */
   static open(
     onDisk: VersionOnDisk,
     settings: OpenSettings,
     override?: VersionOverride,
     previous?: StoreVersion,
+    maxStalenessMs: number | null = null,
   ): StoreVersion {
     const metadataPartition = onDisk.hasMetadataPartition
       ? MetadataPartition.open(settings, onDisk.resource)
@@ -222,7 +224,7 @@ export class StoreVersion {
     });
     version.#hybrid = versionState?.topicSwitch != null;
     version.#readPartitionStates();
-    version.refresh(null);
+    version.#decideServing(maxStalenessMs, Date.now());
     if (override) version.applyOverride(override);
     return version;
   }
@@ -391,6 +393,11 @@ export class StoreVersion {
       this.#readPartitionStates();
       for (const db of this.#dbs) db?.tryCatchUpWithPrimary();
     }
+    return this.#decideServing(maxStalenessMs, now);
+  }
+
+  /** Each held partition's serving state from its last checkpoint; true when one changed. */
+  #decideServing(maxStalenessMs: number | null, now: number): boolean {
     let changed = false;
     for (const partition of this.partitions) {
       const state = checkpointOf(this.#partitionStates[partition]);
