@@ -2,7 +2,8 @@
 # Installs what Rialto needs on a Debian machine, and nothing that is already there.
 #   scripts/bootstrap.sh          runtime only: the pinned Deno and librocksdb
 #   scripts/bootstrap.sh --test   also what the test suite talks to (ldb, db_bench,
-#                                 h2load, nghttp, python3-grpcio, ZooKeeper, openssl)
+#                                 h2load, nghttp, python3-grpcio, ZooKeeper, openssl,
+#                                 and npm's rocksdb-native for RocksDB 10.5 files)
 #   scripts/bootstrap.sh --bench  also what `deno task bench` builds its C load
 #                                 generator with (gcc, libnghttp2-dev, libssl-dev for
 #                                 --tls, openssl for its throwaway PKI) and h2load for
@@ -52,4 +53,11 @@ if ! tools/deno/node_modules/.bin/deno --version 2>/dev/null | grep -q '^deno 2\
   # npm install, not npm ci: the lock holds only this platform's binary package (the
   # others are optional, and the registry here has no 2.8.3 for some platforms).
   npm install --prefix tools/deno --no-audit --no-fund >/dev/null
+fi
+
+# Test-only: a newer RocksDB (npm's rocksdb-native, 10.5) that tests/rocksdb_versions_test.ts
+# runs under Node to write files in formats newer than Debian's 7.8.
+if [[ "${1:-}" == "--test" ]] && [[ ! -f tools/rocksdb10/node_modules/rocksdb-native/package.json ]]; then
+  echo "bootstrap: installing the test-only RocksDB 10.5 (npm ci --prefix tools/rocksdb10)" >&2
+  npm ci --prefix tools/rocksdb10 --no-audit --no-fund >/dev/null
 fi

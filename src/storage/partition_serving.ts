@@ -23,6 +23,8 @@ export const Serving = {
   STALE: 2,
   /** Hybrid, and no bound is set (storage.maxStalenessMs). */
   UNBOUNDED: 3,
+  /** A secondary whose last catch-up with the primary failed: its checkpoint may be ahead. */
+  BEHIND_PRIMARY: 4,
 } as const;
 export type ServingCode = typeof Serving[keyof typeof Serving];
 
@@ -31,6 +33,7 @@ export const SERVING_NAMES: Readonly<Record<ServingCode, string>> = {
   [Serving.BOOTSTRAPPING]: "bootstrapping",
   [Serving.STALE]: "stale",
   [Serving.UNBOUNDED]: "hybrid-without-bound",
+  [Serving.BEHIND_PRIMARY]: "behind-primary",
 };
 
 /** Why a partition in each state is not served (for the read's answer). */
@@ -39,6 +42,7 @@ export const NOT_SERVED_REASONS: Readonly<Record<ServingCode, string>> = {
   [Serving.BOOTSTRAPPING]: "its push has not ended on this server",
   [Serving.STALE]: "its data is older than storage.maxStalenessMs",
   [Serving.UNBOUNDED]: "it is hybrid and no storage.maxStalenessMs is set",
+  [Serving.BEHIND_PRIMARY]: "it cannot catch up with its primary (see /status)",
 };
 
 /** What decides a partition's state. */
@@ -51,6 +55,8 @@ export interface ServingInputs {
   /** The bound for this store; null: none set. */
   readonly maxStalenessMs: number | null;
   readonly now: number;
+  /** A secondary's last catch-up of this partition failed. */
+  readonly catchUpFailed: boolean;
 }
 
 /** When what a reader sees was last known complete (ms), or null when unknown. */
@@ -67,6 +73,7 @@ export function stalenessMs(state: PartitionState | null, now: number): number |
 }
 
 export function servingCode(inputs: ServingInputs): ServingCode {
+  if (inputs.catchUpFailed) return Serving.BEHIND_PRIMARY;
   if (!inputs.hasMetadata) return Serving.SERVING;
   const state = inputs.state;
   if (state === null || !state.endOfPush) return Serving.BOOTSTRAPPING;

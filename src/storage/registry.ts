@@ -278,17 +278,27 @@ export class StoreRegistry implements VersionLookup {
   refresh(now = Date.now()): boolean {
     let changed = false;
     for (const version of this.#versions.values()) {
+      let failure: string | null;
       try {
         changed = version.refresh(this.#maxStalenessMs(version.store), now) || changed;
-        this.#refreshFailures.delete(version.resource);
+        failure = version.catchUpFailure();
       } catch (error) {
-        const reason = error instanceof Error ? describe(error) : String(error);
-        if (this.#refreshFailures.get(version.resource) === reason) continue;
-        this.#refreshFailures.set(version.resource, reason);
-        log.warn("Refresh failed for {resource}: {error}", { resource: version.resource, error });
+        failure = error instanceof Error ? describe(error) : String(error);
       }
+      this.#noteRefreshFailure(version.resource, failure);
     }
     return changed;
+  }
+
+  /** Logs a version's refresh failure once per distinct reason; null: it refreshed. */
+  #noteRefreshFailure(resource: string, failure: string | null): void {
+    if (failure === null) {
+      this.#refreshFailures.delete(resource);
+      return;
+    }
+    if (this.#refreshFailures.get(resource) === failure) return;
+    this.#refreshFailures.set(resource, failure);
+    log.warn("Refresh failed for {resource}: {failure}", { resource, failure });
   }
 
   /** Retires every version and waits for their readers; then frees the block cache. */

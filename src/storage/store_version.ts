@@ -37,7 +37,8 @@ import {
   MetadataPartition,
   type PartitionStateRead,
 } from "./metadata_partition.ts";
-import { openPartitionDb, type OpenSettings } from "./partition_db.ts";
+import { catchUpWithPrimary, openPartitionDb, type OpenSettings } from "./partition_db.ts";
+import { TableFormatWatch } from "./table_format.ts";
 import {
   freshAsOf,
   isRealTimeTopic,
@@ -69,7 +70,7 @@ export interface VersionOverride {
 /** One partition as /status shows it. */
 export interface PartitionReport {
   readonly partition: number;
-  /** serving, bootstrapping, stale or hybrid-without-bound (SERVING_NAMES). */
+  /** serving, bootstrapping, stale, hybrid-without-bound or behind-primary (SERVING_NAMES). */
   readonly state: string;
   /** Null where the version has no metadata partition or no checkpoint yet. */
   readonly endOfPush: boolean | null;
@@ -77,7 +78,7 @@ export interface PartitionReport {
   /** When its data was last known complete (ms since the epoch), if known. */
   readonly freshAsOf: number | null;
   readonly stalenessMs: number | null;
-  /** Why its PartitionState could not be read, if it could not. */
+  /** Why its PartitionState could not be read, or its last catch-up failed, if so. */
   readonly error?: string;
 }
 
@@ -105,6 +106,20 @@ export interface SharedStoreVersion {
 }
 
 let nextVersionId = 1;
+
+/**
+ * A partition's failing catch-ups. It is taken as behind its primary when the failure says
+ * so (tables it cannot read) or repeats: one failure may be a folder being replaced.
+ */
+interface CatchUpFailure {
+  readonly text: string;
+  readonly times: number;
+  readonly behind: boolean;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /** The PartitionState of a read, or null (none yet, or unreadable). */
 function checkpointOf(read: PartitionStateRead | undefined): PartitionState | null {
@@ -136,8 +151,13 @@ export class StoreVersion {
   readonly #metadataPartition: MetadataPartition | null;
   /** The owner's: the last checkpoint read of each held partition. */
   readonly #partitionStates: PartitionStateRead[] = [];
+  /** Per partition: why its last catch-ups with the primary failed (secondary mode). */
+  readonly #catchUpErrors: (CatchUpFailure | undefined)[] = [];
+  /** Per partition (secondary mode): the formats of its primary's table files. */
+  readonly #tableFormats: TableFormatWatch[] = [];
   /** The owner's: whether the version takes real-time writes. */
   #hybrid = false;
+  #metadataCatchUpError: string | null = null;
   /** The owner's: secondary instances that catch up with a primary. */
   readonly #following: boolean;
   /** This isolate's leases. */
@@ -389,11 +409,43 @@ export class StoreVersion {
   refresh(maxStalenessMs: number | null, now = Date.now()): boolean {
     if (this.#closed || this.#adopted) return false;
     if (this.#following) {
-      this.#metadataPartition?.catchUp();
+      // A metadata partition left behind only makes the checkpoints older (safe); a data
+      // partition left behind its newer checkpoint is not served until it catches up.
+      try {
+        this.#metadataPartition?.catchUp();
+        this.#metadataCatchUpError = null;
+      } catch (error) {
+        this.#metadataCatchUpError = errorText(error);
+      }
       this.#readPartitionStates();
-      for (const db of this.#dbs) db?.tryCatchUpWithPrimary();
+      for (const partition of this.partitions) {
+        try {
+          const db = this.#dbs[partition]!;
+          this.#tableFormats[partition] ??= new TableFormatWatch(db.path);
+          catchUpWithPrimary(db, this.#tableFormats[partition]);
+          this.#catchUpErrors[partition] = undefined;
+        } catch (error) {
+          const times = (this.#catchUpErrors[partition]?.times ?? 0) + 1;
+          this.#catchUpErrors[partition] = {
+            text: errorText(error),
+            times,
+            behind: error instanceof StoreVersionError || times > 1,
+          };
+        }
+      }
     }
     return this.#decideServing(maxStalenessMs, now);
+  }
+
+  /** Why the last catch-up failed, one line per failing partition, or null (owner only). */
+  catchUpFailure(): string | null {
+    const lines = this.partitions.flatMap((p) =>
+      this.#catchUpErrors[p] === undefined ? [] : [`partition ${p}: ${this.#catchUpErrors[p].text}`]
+    );
+    if (this.#metadataCatchUpError !== null) {
+      lines.unshift(`metadata partition: ${this.#metadataCatchUpError}`);
+    }
+    return lines.length ? lines.join("; ") : null;
   }
 
   /** Each held partition's serving state from its last checkpoint; true when one changed. */
@@ -407,6 +459,7 @@ export class StoreVersion {
         hybrid: this.#hybrid,
         maxStalenessMs,
         now,
+        catchUpFailed: this.#catchUpErrors[partition]?.behind ?? false,
       });
       if (this.#serving[partition] !== code) {
         this.#serving[partition] = code;
@@ -459,6 +512,9 @@ export class StoreVersion {
         freshAsOf: freshAsOf(state),
         stalenessMs: stalenessMs(state, now),
         ...(read && "error" in read ? { error: read.error } : {}),
+        ...(this.#catchUpErrors[partition] === undefined
+          ? {}
+          : { error: this.#catchUpErrors[partition].text }),
       };
     });
   }
