@@ -3,6 +3,7 @@ import { rawService } from "./support/raw_grpc.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { type NativeLimits, serveNative } from "../src/transport/native/mod.ts";
 import { encodeInteger, HpackDecoder } from "../src/transport/native/hpack.ts";
 import { huffmanDecode, huffmanEncode } from "../src/transport/native/huffman.ts";
@@ -970,6 +971,117 @@ Deno.test("rapid reset (CVE-2023-44487): too many resets get GOAWAY ENHANCE_YOUR
       }
     },
   );
+});
+
+Deno.test("a client cancelling ~1,000 calls a second, and resetting streams already answered, is not cut off", async () => {
+  await withServer({}, async (server) => {
+    const client = await RawH2Client.connect(server.port);
+    try {
+      const seen: number[] = [];
+      let id = 1;
+      // 2 s of: ten calls cancelled as they start (a deadline shorter than the work),
+      // ten answered; and, as grpc-java does, RST_STREAM(STREAM_CLOSED) for every frame
+      // that arrives on a stream the client has finished with.
+      for (let tick = 0; tick < 200; tick++) {
+        const burst: Uint8Array[] = [];
+        for (let i = 0; i < 10; i++, id += 2) {
+          burst.push(
+            frame(
+              T.HEADERS,
+              END_HEADERS,
+              id,
+              headerBlock(grpcRequestFields("/test.Echo/asyncEcho")),
+            ),
+            frame(T.DATA, END_STREAM, id, grpcMessage(text("cancelled"))),
+            frame(T.RST_STREAM, 0, id, u32(0x8)),
+          );
+        }
+        for (let i = 0; i < 10; i++, id += 2) {
+          burst.push(
+            frame(T.HEADERS, END_HEADERS, id, headerBlock(grpcRequestFields("/test.Echo/echo"))),
+            frame(T.DATA, END_STREAM, id, grpcMessage(text("answered"))),
+          );
+        }
+        await client.send(concat(...burst));
+        const replies: Uint8Array[] = [];
+        for (let f = await client.readFrame(5); f !== null; f = await client.readFrame(5)) {
+          seen.push(f.type);
+          if (f.type === T.GOAWAY) break;
+          if (f.streamId !== 0 && f.type !== T.RST_STREAM) {
+            replies.push(frame(T.RST_STREAM, 0, f.streamId, u32(0x5)));
+          }
+        }
+        await client.send(concat(...replies));
+        if (seen.includes(T.GOAWAY)) break;
+      }
+      assert.ok(!seen.includes(T.GOAWAY), "no GOAWAY for a client that only cancels");
+      await request(client, id, "/test.Echo/echo", text("still here"));
+      assert.deepEqual((await client.response(id)).body, grpcMessage(text("still here")));
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+Deno.test("rapid reset at default limits: GOAWAY ENHANCE_YOUR_CALM, logged at warning", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { capture: (record) => records.push(record) },
+    loggers: [
+      { category: ["rialto", "transport"], lowestLevel: "warning", sinks: ["capture"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+    reset: true,
+  });
+  try {
+    await withServer({}, async (server) => {
+      const client = await RawH2Client.connect(server.port);
+      try {
+        const block = headerBlock(grpcRequestFields("/test.Echo/slow"));
+        const burst: Uint8Array[] = [];
+        for (let id = 1; id < 2 * 20_000; id += 2) {
+          burst.push(
+            frame(T.HEADERS, END_HEADERS, id, block),
+            frame(T.RST_STREAM, 0, id, u32(0x8)),
+          );
+        }
+        await client.send(concat(...burst)).catch(() => {});
+        assert.equal(goawayCode(await client.readUntil((f) => f.type === T.GOAWAY)), 0xb);
+      } finally {
+        await client.close();
+      }
+    });
+    const warning = records.find((r) => r.level === "warning");
+    assert.ok(warning, "the close is logged at warning");
+    assert.match(String(warning.properties.reason), /Too many stream resets/);
+  } finally {
+    await reset();
+  }
+});
+
+Deno.test("handlers still running for streams the client reset hold their stream slots", async () => {
+  await withServer({ maxConcurrentStreams: 4 }, async (server, router) => {
+    const client = await RawH2Client.connect(server.port);
+    try {
+      const burst: Uint8Array[] = [];
+      for (let id = 1; id <= 7; id += 2) {
+        burst.push(
+          frame(T.HEADERS, END_HEADERS, id, headerBlock(grpcRequestFields("/test.Echo/slow"))),
+          frame(T.DATA, END_STREAM, id, grpcMessage(text("work"))),
+          frame(T.RST_STREAM, 0, id, u32(0x8)),
+        );
+      }
+      await client.send(concat(...burst));
+      // Four slow handlers still run: a fifth call is refused, not started.
+      await request(client, 9, "/test.Echo/echo", text("fifth"));
+      assert.equal((await client.response(9)).reset, 0x7);
+      await router.idle();
+      await request(client, 11, "/test.Echo/echo", text("later"));
+      assert.deepEqual((await client.response(11)).body, grpcMessage(text("later")));
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 Deno.test("CONTINUATION flood: header block bytes and frame count are capped", async () => {

@@ -38,6 +38,7 @@ import {
 import { HpackDecoder, HpackError, TABLE_SIZE_UPDATE_ZERO } from "./hpack.ts";
 import { type NativeLimits, OUTBOUND_HIGH_WATER_BYTES, READ_BUFFER_BYTES } from "./limits.ts";
 import { CLOSED, HALF_CLOSED_REMOTE, OPEN, RequestHeaders, Stream } from "./stream.ts";
+import { ClosedStreams, ENDED, RESET } from "./closed_streams.ts";
 
 const log = getLogger(["rialto", "transport", "native"]);
 
@@ -73,6 +74,9 @@ export class H2Connection {
   readonly #decoder: HpackDecoder;
   readonly #headers = new RequestHeaders();
   readonly #streams = new Map<number, Stream>();
+  readonly #closedStreams = new ClosedStreams(CLOSED_STREAMS_REMEMBERED);
+  /** Streams closed while their handler still runs: their work still counts. */
+  #abandonedInFlight = 0;
   readonly #startedAt: number;
 
   // Input.
@@ -264,8 +268,7 @@ export class H2Connection {
       } else if (
         (stream.state === OPEN || stream.blocked) && now - stream.lastActivity > idle
       ) {
-        this.#out.rstStream(stream.id, ErrorCode.CANCEL);
-        this.#closeStream(stream);
+        this.#resetStream(stream, ErrorCode.CANCEL);
       }
     }
     this.#flush();
@@ -349,6 +352,14 @@ export class H2Connection {
         if (end - start !== 5) {
           return this.#connectionError(ErrorCode.FRAME_SIZE_ERROR, "PRIORITY length");
         }
+        if (dependsOnItself(id, b, start)) {
+          // A stream error in RFC 9113 §5.3.1; nghttp2 ends the connection, and so do we
+          // (the stream may be idle, and RST_STREAM must not be sent for an idle stream).
+          return this.#connectionError(
+            ErrorCode.PROTOCOL_ERROR,
+            "PRIORITY: a stream depends on itself",
+          );
+        }
         return;
       case FrameType.RST_STREAM:
         return this.#onRstStream(id, start, end);
@@ -397,8 +408,12 @@ export class H2Connection {
       if (id > this.#lastClientStreamId) {
         return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "DATA on idle stream");
       }
-      return; // A stream we already answered or reset (RFC 9113 §5.1, "closed").
+      if (this.#closedStreams.how(id) === ENDED) {
+        return this.#connectionError(ErrorCode.STREAM_CLOSED, "DATA on a closed stream");
+      }
+      return; // Sent before the peer saw our RST_STREAM (RFC 9113 §5.1, "closed").
     }
+    // Half-closed (remote): a stream error (RFC 9113 §5.1).
     if (stream.state !== OPEN) return this.#resetStream(stream, ErrorCode.STREAM_CLOSED);
     if (frameLength > stream.recvWindow) {
       return this.#resetStream(stream, ErrorCode.FLOW_CONTROL_ERROR);
@@ -406,6 +421,15 @@ export class H2Connection {
     stream.recvWindow -= frameLength;
     stream.lastActivity = this.#now;
     const endStream = (flags & Flag.END_STREAM) !== 0;
+    stream.dataBytes += to - from;
+    if (
+      stream.contentLength >= 0 &&
+      (stream.dataBytes > stream.contentLength ||
+        (endStream && stream.dataBytes !== stream.contentLength))
+    ) {
+      // RFC 9113 §8.1.1: DATA that disagrees with content-length is malformed.
+      return this.#resetStream(stream, ErrorCode.PROTOCOL_ERROR);
+    }
     if (from < to && !this.#appendBody(stream, b, from, to, endStream)) return;
     if (endStream) {
       stream.state = HALF_CLOSED_REMOTE;
@@ -493,6 +517,12 @@ export class H2Connection {
       if (to - from < 5) {
         return this.#connectionError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS priority");
       }
+      if (dependsOnItself(id, b, from)) {
+        return this.#connectionError(
+          ErrorCode.PROTOCOL_ERROR,
+          "HEADERS: a stream depends on itself",
+        );
+      }
       from += 5;
     }
     if (flags & Flag.END_HEADERS) return this.#onHeaderBlock(id, flags, b, from, to);
@@ -548,27 +578,43 @@ export class H2Connection {
     if (existing !== undefined) {
       // Request trailers: they must end the stream and carry no pseudo-headers.
       if (existing.state !== OPEN) return this.#resetStream(existing, ErrorCode.STREAM_CLOSED);
-      if (!endStream || h.bad || h.sawPseudo || this.#decoder.malformed) {
+      if (
+        !endStream || h.bad || h.sawPseudo || this.#decoder.malformed ||
+        (existing.contentLength >= 0 && existing.dataBytes !== existing.contentLength)
+      ) {
         return this.#resetStream(existing, ErrorCode.PROTOCOL_ERROR);
       }
       existing.state = HALF_CLOSED_REMOTE;
       return this.#dispatch(existing);
     }
-    if (id <= this.#lastClientStreamId) return; // Closed stream: ignored (RFC 9113 §5.1).
+    if (id <= this.#lastClientStreamId) {
+      const how = this.#closedStreams.how(id);
+      if (how === RESET) return; // Sent before the peer saw our RST_STREAM (§5.1).
+      if (how === ENDED) {
+        return this.#connectionError(ErrorCode.STREAM_CLOSED, "HEADERS on a closed stream");
+      }
+      // §5.1.1: a new stream's id must exceed every id the peer used before.
+      return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS on a lower stream id");
+    }
     // Past the final GOAWAY's last id the stream is ignored, but it is no longer idle: its
     // DATA must be ignored too, not taken for a protocol error that ends the drain.
     this.#lastClientStreamId = id;
-    if (this.#drainState === DRAIN_FINAL && id > this.#goawayLastId) return;
-    if (this.#streams.size >= this.#limits.maxConcurrentStreams) {
-      this.#out.rstStream(id, ErrorCode.REFUSED_STREAM);
+    if (this.#drainState === DRAIN_FINAL && id > this.#goawayLastId) {
+      this.#closedStreams.record(id, RESET);
+      return;
+    }
+    // Streams whose request is still arriving count (RFC 9113 §5.1.2), and so do handlers
+    // still running for streams the peer reset: resets must not buy more work.
+    if (this.#streams.size + this.#abandonedInFlight >= this.#limits.maxConcurrentStreams) {
+      this.#refuse(id, ErrorCode.REFUSED_STREAM);
       this.#countReset();
       return;
     }
     if (
       h.bad || this.#decoder.malformed || h.method === "" || h.scheme === "" || h.path === "" ||
-      (h.te !== "" && h.te !== "trailers")
+      (h.te !== "" && h.te !== "trailers") || (endStream && h.contentLength > 0)
     ) {
-      this.#out.rstStream(id, ErrorCode.PROTOCOL_ERROR);
+      this.#refuse(id, ErrorCode.PROTOCOL_ERROR);
       return;
     }
     if (this.#decoder.listTooLarge) {
@@ -632,6 +678,7 @@ export class H2Connection {
       h.encoding,
       deadlineAt,
       this.#now,
+      h.contentLength,
     );
     this.#streams.set(id, stream);
     if (endStream) {
@@ -648,7 +695,15 @@ export class H2Connection {
       statusBlock(http, grpc, message),
     );
     // RFC 9113 §8.1: the response is complete; the rest of the request is not needed.
-    if (!endStream) this.#out.rstStream(id, ErrorCode.NO_ERROR);
+    // Frames the peer sent before it sees the reset are then ignored, as nghttp2 does.
+    if (endStream) this.#closedStreams.record(id, ENDED);
+    else this.#refuse(id, ErrorCode.NO_ERROR);
+  }
+
+  /** RST_STREAM for a stream that never got state of its own. */
+  #refuse(id: number, code: number): void {
+    this.#out.rstStream(id, code);
+    this.#closedStreams.record(id, RESET);
   }
 
   #onRstStream(id: number, start: number, end: number): void {
@@ -660,11 +715,17 @@ export class H2Connection {
       return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on idle stream");
     }
     const stream = this.#streams.get(id);
-    if (stream !== undefined) this.#closeStream(stream);
+    if (stream === undefined) return; // Already finished: the reset costs nothing.
+    this.#closeStream(stream, RESET);
     this.#countReset();
   }
 
-  /** CVE-2023-44487 (rapid reset): resets, sent or received, are rationed per time window. */
+  /**
+   * CVE-2023-44487 (rapid reset): streams the peer resets before we finished them, and
+   * streams we refuse, are rationed per time window. Resets of streams already answered
+   * (a client cancelling at its deadline as the answer crossed) cost nothing and are not
+   * counted; handlers still running for reset streams hold their stream slots.
+   */
   #countReset(): void {
     if (this.#now - this.#resetWindowStart > this.#limits.resetWindowMs) {
       this.#resetWindowStart = this.#now;
@@ -879,13 +940,13 @@ export class H2Connection {
     try {
       result = await pending;
     } catch (error) {
-      s.inFlight = false;
+      this.#settled(s);
       if (s.state === CLOSED) return;
       this.#handlerFailed(s, error);
       this.#flush();
       return;
     }
-    s.inFlight = false;
+    this.#settled(s);
     if (s.state === CLOSED) return;
     if (s.deadlineTimer !== undefined) {
       clearTimeout(s.deadlineTimer);
@@ -898,6 +959,15 @@ export class H2Connection {
       );}
     this.#checkOutboundBudget();
     this.#flush();
+  }
+
+  /** A handler's promise settled: an abandoned stream's slot is free again. */
+  #settled(s: Stream): void {
+    s.inFlight = false;
+    if (s.abandoned) {
+      s.abandoned = false;
+      this.#abandonedInFlight--;
+    }
   }
 
   static #deadlineExpired(connection: H2Connection, stream: Stream): void {
@@ -1003,19 +1073,28 @@ export class H2Connection {
 
   /** Our side sent END_STREAM: the stream closes, and an unfinished request is cut off. */
   #finishStream(s: Stream): void {
-    if (s.state === OPEN) this.#out.rstStream(s.id, ErrorCode.NO_ERROR);
-    this.#closeStream(s);
+    if (s.state === OPEN) {
+      this.#out.rstStream(s.id, ErrorCode.NO_ERROR);
+      this.#closeStream(s, RESET);
+    } else {
+      this.#closeStream(s, ENDED);
+    }
   }
 
   #resetStream(s: Stream, code: number): void {
     this.#out.rstStream(s.id, code);
-    this.#closeStream(s);
+    this.#closeStream(s, RESET);
   }
 
-  #closeStream(s: Stream): void {
+  #closeStream(s: Stream, how: typeof ENDED | typeof RESET): void {
     if (s.state === CLOSED) return;
     s.state = CLOSED;
     this.#streams.delete(s.id);
+    this.#closedStreams.record(s.id, how);
+    if (s.inFlight && !s.abandoned) {
+      s.abandoned = true;
+      this.#abandonedInFlight++;
+    }
     if (s.deadlineTimer !== undefined) {
       clearTimeout(s.deadlineTimer);
       s.deadlineTimer = undefined;
@@ -1078,11 +1157,14 @@ export class H2Connection {
 
   #connectionError(code: number, reason: string): void {
     if (this.#closeAfterFlush || this.#destroyed) return;
-    log.debug("Connection {peer} error {code}: {reason}", {
-      peer: this.#peer.address,
-      code,
-      reason,
-    });
+    // A peer cut off by an abuse bound is worth an operator's attention; protocol errors
+    // of a broken client are not.
+    const properties = { peer: this.#peer.address, code, reason };
+    if (code === ErrorCode.ENHANCE_YOUR_CALM) {
+      log.warn("Connection {peer} closed with ENHANCE_YOUR_CALM: {reason}", properties);
+    } else {
+      log.debug("Connection {peer} error {code}: {reason}", properties);
+    }
     // Never above a last id already announced (§6.8: it may only go down).
     this.#out.goaway(Math.min(this.#lastClientStreamId, this.#goawayLastId), code);
     this.#endAfterFlush();
@@ -1153,6 +1235,14 @@ export class H2Connection {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How many closed streams' endings are remembered (see closed_streams.ts). */
+const CLOSED_STREAMS_REMEMBERED = 1024;
+
+/** Whether the 5-byte priority fields at `at` name stream `id` as its own dependency. */
+function dependsOnItself(id: number, b: Uint8Array, at: number): boolean {
+  const dependency = ((b[at] & 0x7f) << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]) >>> 0;
+  return dependency === id;
+}
 /** A request message split over frames starts in a buffer this big, then doubles. */
 const INITIAL_BODY_BYTES = 16 * 1024;
 /** The longest delay setTimeout honours. */

@@ -17,7 +17,11 @@ export interface NativeLimits {
   streamWindowBytes: number;
   /** Connection-level receive window the server grants. */
   connectionWindowBytes: number;
-  /** RST_STREAM frames (received, plus streams refused) tolerated per `resetWindowMs`. */
+  /**
+   * Streams reset by the peer before the server finished them, plus streams refused,
+   * tolerated per `resetWindowMs` (CVE-2023-44487). Resets of streams already answered
+   * are not counted: a client cancelling at its deadlines is not an attacker.
+   */
   maxResetsPerWindow: number;
   resetWindowMs: number;
   /** PING and SETTINGS frames tolerated per `controlWindowMs`. */
@@ -45,7 +49,7 @@ export const DEFAULT_LIMITS: Readonly<NativeLimits> = Object.freeze({
   maxContinuationFrames: 64,
   streamWindowBytes: 1024 * 1024,
   connectionWindowBytes: 8 * 1024 * 1024,
-  maxResetsPerWindow: 1000,
+  maxResetsPerWindow: 5000,
   resetWindowMs: 1000,
   maxControlFramesPerWindow: 1000,
   controlWindowMs: 1000,

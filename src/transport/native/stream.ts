@@ -40,6 +40,12 @@ export class Stream {
   bodyIsView = false;
   /** The handler returned a promise that has not settled. */
   inFlight = false;
+  /** Closed while its handler ran: the work still counts against the stream limit. */
+  abandoned = false;
+  /** The request's content-length, or -1 when it has none. */
+  readonly contentLength: number;
+  /** DATA payload bytes received (padding excluded), checked against `contentLength`. */
+  dataBytes = 0;
 
   // Response: `response` is the message; `responseOffset` counts DATA payload bytes
   // already framed, the 5-byte gRPC prefix included.
@@ -56,8 +62,10 @@ export class Stream {
     encoding: string,
     deadlineAt: number,
     now: number,
+    contentLength: number,
   ) {
     this.id = id;
+    this.contentLength = contentLength;
     this.handler = handler;
     this.recvWindow = recvWindow;
     this.sendWindow = sendWindow;
@@ -66,6 +74,8 @@ export class Stream {
     this.lastActivity = now;
   }
 }
+
+const DIGITS = /^[0-9]{1,15}$/;
 
 /** Collects the fields of one request header block that the transport acts on. */
 export class RequestHeaders {
@@ -77,6 +87,8 @@ export class RequestHeaders {
   te = "";
   timeout = "";
   encoding = "";
+  /** content-length, or -1 when absent. */
+  contentLength = -1;
   /** Malformed per RFC 9113 §8.1.1: repeated or unknown pseudo-headers, pseudo after
    * regular fields, connection-specific fields. */
   bad = false;
@@ -93,6 +105,7 @@ export class RequestHeaders {
     this.te = "";
     this.timeout = "";
     this.encoding = "";
+    this.contentLength = -1;
     this.bad = false;
     this.sawPseudo = false;
     this.#sawRegular = false;
@@ -138,6 +151,15 @@ export class RequestHeaders {
       case "grpc-encoding":
         this.encoding = value;
         break;
+      case "content-length": {
+        // Digits only; a second, different value is malformed too (RFC 9110 §8.6).
+        const length = DIGITS.test(value) ? Number(value) : -1;
+        if (length < 0 || (this.contentLength !== -1 && this.contentLength !== length)) {
+          this.bad = true;
+        }
+        this.contentLength = length;
+        break;
+      }
       case "connection":
       case "keep-alive":
       case "proxy-connection":
