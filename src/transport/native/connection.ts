@@ -1,10 +1,13 @@
 /**
  * One HTTP/2 server connection (RFC 9113) carrying gRPC unary calls.
  *
- * Reading: one reusable buffer; every complete frame in it is handled before the next
- * read. Writing: every frame produced while handling one read, or one handler's
- * completion, lands in an `OutBuffer` and leaves in a single `write`; two buffers swap
- * so that frames made during a write wait in the other one.
+ * The data's way through: bytes read into an `InputBuffer` (input_buffer.ts); every
+ * complete frame in it handled before the next read; a request's DATA assembled into its
+ * message (request_body.ts); the call dispatched to its handler; the answer framed as
+ * the peer's windows allow; every frame produced while handling one read, or one
+ * handler's completion, sent in a single write by the `FrameWriter` (frame_writer.ts).
+ * Stream endings are remembered for frames that come later (closed_streams.ts); the
+ * abuse bounds are `RateBudget`s (rate_budget.ts).
  *
  * A handler that answers synchronously is answered inside the read that completed its
  * request; a request message that arrived whole in one DATA frame is passed to it as a
@@ -23,20 +26,30 @@ import {
   Flag,
   FRAME_HEADER_BYTES,
   FrameType,
-  MAX_ALLOWED_FRAME_SIZE,
   MAX_WINDOW,
-  OutBuffer,
   Setting,
 } from "./frames.ts";
 import {
-  isGrpcContentType,
+  GRPC_PREFIX_BYTES,
   OK_TRAILERS_BLOCK,
-  parseGrpcTimeout,
   RESPONSE_HEADERS_BLOCK,
   statusBlock,
 } from "./grpc_wire.ts";
+import { HeaderBlockAssembler, TOO_MANY_FRAMES } from "./header_block.ts";
 import { HpackDecoder, HpackError, TABLE_SIZE_UPDATE_ZERO } from "./hpack.ts";
-import { type NativeLimits, OUTBOUND_HIGH_WATER_BYTES, READ_BUFFER_BYTES } from "./limits.ts";
+import { FrameWriter } from "./frame_writer.ts";
+import { InputBuffer } from "./input_buffer.ts";
+import { type NativeLimits, OUTBOUND_HIGH_WATER_BYTES } from "./limits.ts";
+import { PeerSettings } from "./peer_settings.ts";
+import { RateBudget } from "./rate_budget.ts";
+import { appendRequestBytes } from "./request_body.ts";
+import {
+  MALFORMED,
+  messageProblem,
+  RoutedRequest,
+  routeRequest,
+  type StatusAnswer,
+} from "./request_check.ts";
 import { CLOSED, HALF_CLOSED_REMOTE, OPEN, RequestHeaders, Stream } from "./stream.ts";
 import { ClosedStreams, ENDED, RESET } from "./closed_streams.ts";
 
@@ -45,7 +58,6 @@ const log = getLogger(["rialto", "transport", "native"]);
 const MAX_STREAM_ID = 0x7fff_ffff;
 /** Opaque data of the PING that follows the first GOAWAY of a graceful close. */
 const DRAIN_PING = new TextEncoder().encode("rialtogo");
-const GRPC_PREFIX_BYTES = 5;
 
 const DRAIN_NONE = 0;
 const DRAIN_AWAITING_PING = 1;
@@ -73,6 +85,7 @@ export class H2Connection {
   readonly #peer: Peer;
   readonly #decoder: HpackDecoder;
   readonly #headers = new RequestHeaders();
+  readonly #routed = new RoutedRequest();
   readonly #streams = new Map<number, Stream>();
   readonly #closedStreams = new ClosedStreams(CLOSED_STREAMS_REMEMBERED);
   /** Streams closed while their handler still runs: their work still counts. */
@@ -80,30 +93,18 @@ export class H2Connection {
   readonly #startedAt: number;
 
   // Input.
-  #rbuf = new Uint8Array(READ_BUFFER_BYTES);
-  #rstart = 0;
-  #rend = 0;
-  #rbufLent = false;
+  readonly #input = new InputBuffer();
   #prefaceReceived = false;
   #settingsReceived = false;
   #now: number;
 
   // Output.
-  #out = new OutBuffer();
-  #spare = new OutBuffer();
-  #writing = false;
-  #writeStartedAt = 0;
-  #writeDrained: (() => void) | null = null;
-  #queuedAcks = 0;
-  #acksInFlight = 0;
+  readonly #writer: FrameWriter;
   /** Response bytes not yet framed, waiting for window. */
   #pendingResponseBytes = 0;
-  #encoderTableUpdate = false;
 
   // Peer settings and flow control.
-  #peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
-  #peerInitialWindow = DEFAULT_WINDOW;
-  #peerHeaderTableSize = 4096;
+  readonly #peerSettings = new PeerSettings();
   #sendWindow = DEFAULT_WINDOW;
   #recvWindow: number;
   #recvConsumed = 0;
@@ -111,17 +112,11 @@ export class H2Connection {
 
   // Streams and header blocks.
   #lastClientStreamId = 0;
-  #contStreamId = 0;
-  #contFlags = 0;
-  #contBuf: Uint8Array | null = null;
-  #contLen = 0;
-  #contFrames = 0;
+  readonly #block: HeaderBlockAssembler;
 
   // Abuse accounting.
-  #resetWindowStart = 0;
-  #resetCount = 0;
-  #controlWindowStart = 0;
-  #controlCount = 0;
+  readonly #resets: RateBudget;
+  readonly #controlFrames: RateBudget;
 
   // Shutdown.
   #drainState = DRAIN_NONE;
@@ -150,6 +145,25 @@ export class H2Connection {
     this.#recvWindow = Math.max(DEFAULT_WINDOW, this.#limits.connectionWindowBytes);
     this.#now = performance.now();
     this.#startedAt = this.#now;
+    this.#block = new HeaderBlockAssembler(
+      this.#limits.maxHeaderBlockBytes,
+      this.#limits.maxContinuationFrames,
+    );
+    this.#resets = new RateBudget(this.#limits.maxResetsPerWindow, this.#limits.resetWindowMs);
+    this.#controlFrames = new RateBudget(
+      this.#limits.maxControlFramesPerWindow,
+      this.#limits.controlWindowMs,
+    );
+    this.#writer = new FrameWriter(conn, {
+      writeFailed: (error) => {
+        if (this.#destroyed) return;
+        log.debug("Connection {peer} write failed: {error}", { peer: this.#peer.address, error });
+        this.destroy();
+      },
+      drained: () => {
+        if (this.#closeAfterFlush) this.destroy();
+      },
+    });
     this.closed = new Promise((resolve) => this.#closedResolve = resolve);
   }
 
@@ -184,15 +198,15 @@ export class H2Connection {
     this.#flush();
     try {
       while (!this.#closeAfterFlush && !this.#destroyed) {
-        if (this.#writing && this.#out.len > OUTBOUND_HIGH_WATER_BYTES) {
+        const writer = this.#writer;
+        if (writer.writing && writer.out.len > OUTBOUND_HIGH_WATER_BYTES) {
           // The peer reads slower than it asks: stop reading until the socket drains.
-          await new Promise<void>((resolve) => this.#writeDrained = resolve);
+          await writer.untilWritten();
           continue;
         }
-        this.#prepareReadBuffer();
-        const n = await this.#conn.read(this.#rbuf.subarray(this.#rend));
+        const n = await this.#conn.read(this.#input.space());
         if (n === null) break;
-        this.#rend += n;
+        this.#input.end += n;
         this.#now = performance.now();
         this.#processInput();
         this.#checkOutboundBudget();
@@ -218,8 +232,8 @@ export class H2Connection {
       return;
     }
     this.#drainState = DRAIN_AWAITING_PING;
-    this.#out.goaway(MAX_STREAM_ID, ErrorCode.NO_ERROR);
-    this.#out.ping(0, DRAIN_PING, 0);
+    this.#writer.out.goaway(MAX_STREAM_ID, ErrorCode.NO_ERROR);
+    this.#writer.out.ping(0, DRAIN_PING, 0);
     this.#flush();
     this.#drainTimer = setTimeout(
       H2Connection.#finalGoaway,
@@ -243,7 +257,7 @@ export class H2Connection {
     this.#streams.clear();
     this.#blocked = [];
     if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
-    if (this.#writeDrained !== null) this.#writeDrained();
+    this.#writer.stop();
     this.#owner.connectionClosed(this);
     this.#closedResolve();
   }
@@ -256,7 +270,9 @@ export class H2Connection {
       this.destroy();
       return;
     }
-    if (this.#writing && now - this.#writeStartedAt > this.#limits.writeStallTimeoutMs) {
+    if (
+      this.#writer.writing && now - this.#writer.writeStartedAt > this.#limits.writeStallTimeoutMs
+    ) {
       log.debug("Connection {peer} closed: write stalled", { peer: this.#peer.address });
       this.destroy();
       return;
@@ -276,29 +292,11 @@ export class H2Connection {
 
   // ---- Input -------------------------------------------------------------------------
 
-  #prepareReadBuffer(): void {
-    const remaining = this.#rend - this.#rstart;
-    if (this.#rbufLent) {
-      const fresh = new Uint8Array(READ_BUFFER_BYTES);
-      fresh.set(this.#rbuf.subarray(this.#rstart, this.#rend));
-      this.#rbuf = fresh;
-      this.#rbufLent = false;
-      this.#rstart = 0;
-      this.#rend = remaining;
-    } else if (remaining === 0) {
-      this.#rstart = 0;
-      this.#rend = 0;
-    } else if (this.#rbuf.length - this.#rend < DEFAULT_MAX_FRAME_SIZE + FRAME_HEADER_BYTES) {
-      this.#rbuf.copyWithin(0, this.#rstart, this.#rend);
-      this.#rstart = 0;
-      this.#rend = remaining;
-    }
-  }
-
   #processInput(): void {
-    const b = this.#rbuf;
-    const end = this.#rend;
-    let p = this.#rstart;
+    const input = this.#input;
+    const b = input.bytes;
+    const end = input.end;
+    let p = input.start;
     if (!this.#prefaceReceived) {
       const have = Math.min(end - p, CLIENT_PREFACE.length);
       for (let i = 0; i < have; i++) {
@@ -326,18 +324,18 @@ export class H2Connection {
       const streamId = ((b[p + 5] & 0x7f) << 24 | b[p + 6] << 16 | b[p + 7] << 8 | b[p + 8]) >>> 0;
       const start = p + FRAME_HEADER_BYTES;
       p = start + length;
-      this.#rstart = p;
+      input.start = p;
       this.#frame(type, flags, streamId, b, start, p);
       if (this.#closeAfterFlush || this.#destroyed) return;
     }
-    this.#rstart = p;
+    input.start = p;
   }
 
   #frame(type: number, flags: number, id: number, b: Uint8Array, start: number, end: number) {
     if (!this.#settingsReceived && type !== FrameType.SETTINGS) {
       return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "First frame is not SETTINGS");
     }
-    if (this.#contStreamId !== 0 && type !== FrameType.CONTINUATION) {
+    if (this.#block.streamId !== 0 && type !== FrameType.CONTINUATION) {
       return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "Expected CONTINUATION");
     }
     switch (type) {
@@ -399,7 +397,7 @@ export class H2Connection {
     this.#recvWindow -= frameLength;
     this.#recvConsumed += frameLength;
     if (this.#recvConsumed >= this.#limits.connectionWindowBytes >>> 1) {
-      this.#out.windowUpdate(0, this.#recvConsumed);
+      this.#writer.out.windowUpdate(0, this.#recvConsumed);
       this.#recvWindow += this.#recvConsumed;
       this.#recvConsumed = 0;
     }
@@ -435,59 +433,15 @@ export class H2Connection {
       stream.state = HALF_CLOSED_REMOTE;
       this.#dispatch(stream);
     } else if (stream.recvWindow < this.#limits.streamWindowBytes >>> 1) {
-      this.#out.windowUpdate(id, this.#limits.streamWindowBytes - stream.recvWindow);
+      this.#writer.out.windowUpdate(id, this.#limits.streamWindowBytes - stream.recvWindow);
       stream.recvWindow = this.#limits.streamWindowBytes;
     }
   }
 
   /** Adds DATA payload to the request message; false when the stream was answered. */
   #appendBody(s: Stream, b: Uint8Array, from: number, to: number, endStream: boolean): boolean {
-    if (s.prefixGot === 0 && to - from >= GRPC_PREFIX_BYTES) {
-      const length =
-        ((b[from + 1] << 24) | (b[from + 2] << 16) | (b[from + 3] << 8) | b[from + 4]) >>>
-        0;
-      if (endStream && to - from - GRPC_PREFIX_BYTES === length) {
-        // The common case: the whole message in the frame that ends the stream.
-        if (length > this.#limits.maxMessageBytes) return this.#messageTooLarge(s, length);
-        s.compressedFlag = b[from];
-        s.messageLength = length;
-        s.prefixGot = GRPC_PREFIX_BYTES;
-        s.body = b.subarray(from + GRPC_PREFIX_BYTES, to);
-        s.bodyGot = length;
-        s.bodyIsView = true;
-        return true;
-      }
-    }
-    let i = from;
-    while (s.prefixGot < GRPC_PREFIX_BYTES && i < to) {
-      if (s.prefixGot === 0) s.compressedFlag = b[i];
-      else s.messageLength = s.messageLength * 256 + b[i];
-      s.prefixGot++;
-      i++;
-      if (s.prefixGot === GRPC_PREFIX_BYTES) {
-        if (s.messageLength > this.#limits.maxMessageBytes) {
-          return this.#messageTooLarge(s, s.messageLength);
-        }
-        // Sized by what arrives, not by what the prefix claims: 5 bytes must not reserve
-        // a 4 MiB buffer (the windows bound what a peer can make us hold).
-        s.body = new Uint8Array(Math.min(s.messageLength, INITIAL_BODY_BYTES));
-      }
-    }
-    if (i < to && s.body !== null) {
-      const n = Math.min(to - i, s.messageLength - s.bodyGot);
-      if (s.bodyGot + n > s.body.length) {
-        const grown = new Uint8Array(
-          Math.min(s.messageLength, Math.max(s.body.length * 2, s.bodyGot + n)),
-        );
-        grown.set(s.body.subarray(0, s.bodyGot));
-        s.body = grown;
-      }
-      s.body.set(b.subarray(i, i + n), s.bodyGot);
-      s.bodyGot += n;
-      i += n;
-    }
-    if (i < to) s.extraBytes = true;
-    return true;
+    const tooLarge = appendRequestBytes(s, b, from, to, endStream, this.#limits.maxMessageBytes);
+    return tooLarge < 0 || this.#messageTooLarge(s, tooLarge);
   }
 
   #messageTooLarge(s: Stream, length: number): false {
@@ -526,43 +480,29 @@ export class H2Connection {
       from += 5;
     }
     if (flags & Flag.END_HEADERS) return this.#onHeaderBlock(id, flags, b, from, to);
-    this.#contStreamId = id;
-    this.#contFlags = flags;
-    this.#contLen = 0;
-    this.#contFrames = 0;
-    this.#appendFragment(b, from, to);
+    this.#fragmentTaken(this.#block.begin(id, flags, b, from, to));
   }
 
   #onContinuation(flags: number, id: number, b: Uint8Array, start: number, end: number): void {
-    if (this.#contStreamId === 0 || id !== this.#contStreamId) {
+    const block = this.#block;
+    if (block.streamId === 0 || id !== block.streamId) {
       return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "Unexpected CONTINUATION");
     }
-    if (++this.#contFrames > this.#limits.maxContinuationFrames) {
-      return this.#connectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many CONTINUATION frames");
-    }
-    if (!this.#appendFragment(b, start, end)) return;
+    if (!this.#fragmentTaken(block.continueWith(b, start, end))) return;
     if (flags & Flag.END_HEADERS) {
-      this.#contStreamId = 0;
-      this.#onHeaderBlock(id, this.#contFlags, this.#contBuf!, 0, this.#contLen);
+      block.streamId = 0;
+      this.#onHeaderBlock(id, block.flags, block.buf!, 0, block.length);
     }
   }
 
-  #appendFragment(b: Uint8Array, from: number, to: number): boolean {
-    const length = this.#contLen + (to - from);
-    if (length > this.#limits.maxHeaderBlockBytes) {
-      this.#connectionError(ErrorCode.ENHANCE_YOUR_CALM, "Header block too large");
-      return false;
-    }
-    if (this.#contBuf === null || this.#contBuf.length < length) {
-      const grown = new Uint8Array(
-        Math.min(this.#limits.maxHeaderBlockBytes, Math.max(length, 4096) * 2),
-      );
-      if (this.#contBuf !== null) grown.set(this.#contBuf.subarray(0, this.#contLen));
-      this.#contBuf = grown;
-    }
-    this.#contBuf.set(b.subarray(from, to), this.#contLen);
-    this.#contLen = length;
-    return true;
+  /** False (and the connection ends) when the header block's bounds were passed. */
+  #fragmentTaken(refusal: number): boolean {
+    if (refusal === 0) return true;
+    this.#connectionError(
+      ErrorCode.ENHANCE_YOUR_CALM,
+      refusal === TOO_MANY_FRAMES ? "Too many CONTINUATION frames" : "Header block too large",
+    );
+    return false;
   }
 
   #onHeaderBlock(id: number, flags: number, b: Uint8Array, from: number, to: number): void {
@@ -610,73 +550,17 @@ export class H2Connection {
       this.#countReset();
       return;
     }
-    if (
-      h.bad || this.#decoder.malformed || h.method === "" || h.scheme === "" || h.path === "" ||
-      (h.te !== "" && h.te !== "trailers") || (endStream && h.contentLength > 0)
-    ) {
-      this.#refuse(id, ErrorCode.PROTOCOL_ERROR);
-      return;
-    }
-    if (this.#decoder.listTooLarge) {
-      return this.#answerEarly(
-        id,
-        endStream,
-        431,
-        GrpcStatus.RESOURCE_EXHAUSTED,
-        "Header list too large",
-      );
-    }
-    if (h.method !== "POST") {
-      return this.#answerEarly(
-        id,
-        endStream,
-        405,
-        GrpcStatus.UNIMPLEMENTED,
-        `Method ${h.method} not allowed`,
-      );
-    }
-    if (!isGrpcContentType(h.contentType)) {
-      return this.#answerEarly(
-        id,
-        endStream,
-        415,
-        GrpcStatus.INVALID_ARGUMENT,
-        `Unsupported content-type "${h.contentType}"`,
-      );
-    }
-    const handler = this.#router.route(h.path);
-    if (handler === undefined) {
-      return this.#answerEarly(
-        id,
-        endStream,
-        200,
-        GrpcStatus.UNIMPLEMENTED,
-        `Method not found: ${h.path}`,
-      );
-    }
-    let deadlineAt = 0;
-    if (h.timeout !== "") {
-      const ms = parseGrpcTimeout(h.timeout);
-      if (ms < 0) {
-        return this.#answerEarly(
-          id,
-          endStream,
-          200,
-          GrpcStatus.INTERNAL,
-          `Malformed grpc-timeout "${h.timeout}"`,
-        );
-      }
-      // From the read that brought the request (grpc-java and the Fast Client set one on
-      // every call): a clock read fewer per call.
-      deadlineAt = this.#now + ms;
-    }
+    const routed = this.#routed;
+    const refusal = routeRequest(h, this.#decoder, endStream, this.#router, this.#now, routed);
+    if (refusal === MALFORMED) return this.#refuse(id, ErrorCode.PROTOCOL_ERROR);
+    if (refusal !== null) return this.#answerEarly(id, endStream, refusal);
     const stream = new Stream(
       id,
-      handler,
+      routed.handler!,
       this.#limits.streamWindowBytes,
-      this.#peerInitialWindow,
+      this.#peerSettings.initialWindow,
       h.encoding,
-      deadlineAt,
+      routed.deadlineAt,
       this.#now,
       h.contentLength,
     );
@@ -686,13 +570,12 @@ export class H2Connection {
       this.#dispatch(stream);
     }
   }
-
   /** A Trailers-Only answer before any stream state exists (unknown method and such). */
-  #answerEarly(id: number, endStream: boolean, http: number, grpc: number, message: string): void {
+  #answerEarly(id: number, endStream: boolean, answer: StatusAnswer): void {
     this.#writeHeaderBlock(
       id,
       Flag.END_HEADERS | Flag.END_STREAM,
-      statusBlock(http, grpc, message),
+      statusBlock(answer.http, answer.grpc, answer.message),
     );
     // RFC 9113 §8.1: the response is complete; the rest of the request is not needed.
     // Frames the peer sent before it sees the reset are then ignored, as nghttp2 does.
@@ -702,7 +585,7 @@ export class H2Connection {
 
   /** RST_STREAM for a stream that never got state of its own. */
   #refuse(id: number, code: number): void {
-    this.#out.rstStream(id, code);
+    this.#writer.out.rstStream(id, code);
     this.#closedStreams.record(id, RESET);
   }
 
@@ -727,24 +610,17 @@ export class H2Connection {
    * counted; handlers still running for reset streams hold their stream slots.
    */
   #countReset(): void {
-    if (this.#now - this.#resetWindowStart > this.#limits.resetWindowMs) {
-      this.#resetWindowStart = this.#now;
-      this.#resetCount = 0;
-    }
-    if (++this.#resetCount > this.#limits.maxResetsPerWindow) {
+    if (!this.#resets.spend(this.#now)) {
       this.#connectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many stream resets");
     }
   }
 
   /** PING and SETTINGS floods: rationed per time window, and unwritten acks are capped. */
   #countControlFrame(): boolean {
-    if (this.#now - this.#controlWindowStart > this.#limits.controlWindowMs) {
-      this.#controlWindowStart = this.#now;
-      this.#controlCount = 0;
-    }
+    const writer = this.#writer;
+    writer.queuedAcks++;
     if (
-      ++this.#controlCount > this.#limits.maxControlFramesPerWindow ||
-      ++this.#queuedAcks + this.#acksInFlight > this.#limits.maxQueuedAcks
+      !this.#controlFrames.spend(this.#now) || writer.unwrittenAcks > this.#limits.maxQueuedAcks
     ) {
       this.#connectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many control frames");
       return false;
@@ -765,54 +641,16 @@ export class H2Connection {
     }
     if (!this.#countControlFrame()) return;
     this.#settingsReceived = true;
-    let windowsGrew = false;
-    for (let p = start; p < end; p += 6) {
-      const key = (b[p] << 8) | b[p + 1];
-      const value = ((b[p + 2] << 24) | (b[p + 3] << 16) | (b[p + 4] << 8) | b[p + 5]) >>> 0;
-      switch (key) {
-        case Setting.HEADER_TABLE_SIZE:
-          // Our encoder never indexes; a changed limit is answered with a size update
-          // to 0 at the start of the next block we send (RFC 7541 §4.2).
-          if (value !== this.#peerHeaderTableSize) this.#encoderTableUpdate = true;
-          this.#peerHeaderTableSize = value;
-          break;
-        case Setting.ENABLE_PUSH:
-          if (value > 1) {
-            return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "ENABLE_PUSH value");
-          }
-          break;
-        case Setting.INITIAL_WINDOW_SIZE: {
-          if (value > MAX_WINDOW) {
-            return this.#connectionError(
-              ErrorCode.FLOW_CONTROL_ERROR,
-              "INITIAL_WINDOW_SIZE too large",
-            );
-          }
-          const delta = value - this.#peerInitialWindow;
-          this.#peerInitialWindow = value;
-          for (const stream of this.#streams.values()) {
-            stream.sendWindow += delta;
-            if (stream.sendWindow > MAX_WINDOW) {
-              return this.#connectionError(ErrorCode.FLOW_CONTROL_ERROR, "Stream window overflow");
-            }
-          }
-          if (delta > 0) windowsGrew = true;
-          break;
-        }
-        case Setting.MAX_FRAME_SIZE:
-          if (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_ALLOWED_FRAME_SIZE) {
-            return this.#connectionError(ErrorCode.PROTOCOL_ERROR, "MAX_FRAME_SIZE out of range");
-          }
-          this.#peerMaxFrameSize = value;
-          break;
-        default:
-          // MAX_CONCURRENT_STREAMS limits pushes, which this server never makes; the
-          // peer's MAX_HEADER_LIST_SIZE is far above our few fixed response fields.
-          break;
+    const applied = this.#peerSettings.apply(b, start, end);
+    if (typeof applied !== "number") return this.#connectionError(applied.code, applied.reason);
+    for (const stream of this.#streams.values()) {
+      stream.sendWindow += applied;
+      if (stream.sendWindow > MAX_WINDOW) {
+        return this.#connectionError(ErrorCode.FLOW_CONTROL_ERROR, "Stream window overflow");
       }
     }
-    this.#out.settingsAck();
-    if (windowsGrew) this.#resumeBlocked();
+    this.#writer.out.settingsAck();
+    if (applied > 0) this.#resumeBlocked();
   }
 
   #onPing(flags: number, id: number, b: Uint8Array, start: number, end: number): void {
@@ -825,7 +663,7 @@ export class H2Connection {
       return;
     }
     if (!this.#countControlFrame()) return;
-    this.#out.ping(Flag.ACK, b, start);
+    this.#writer.out.ping(Flag.ACK, b, start);
   }
 
   #onGoaway(id: number, b: Uint8Array, start: number, end: number): void {
@@ -873,36 +711,9 @@ export class H2Connection {
   // ---- Calls -------------------------------------------------------------------------
 
   #dispatch(s: Stream): void {
-    if (s.extraBytes) {
-      return this.#respondStatus(
-        s,
-        200,
-        GrpcStatus.INTERNAL,
-        "More than one request message on a unary call",
-      );
-    }
-    if (s.prefixGot === 0) {
-      return this.#respondStatus(s, 200, GrpcStatus.INTERNAL, "Missing request message");
-    }
-    if (s.prefixGot < GRPC_PREFIX_BYTES || s.bodyGot < s.messageLength) {
-      return this.#respondStatus(s, 200, GrpcStatus.INTERNAL, "Incomplete request message");
-    }
-    if (s.compressedFlag !== 0) {
-      if (s.compressedFlag === 1 && s.encoding !== "" && s.encoding !== "identity") {
-        return this.#respondStatus(
-          s,
-          200,
-          GrpcStatus.UNIMPLEMENTED,
-          `Unsupported grpc-encoding "${s.encoding}"`,
-          ACCEPT_IDENTITY,
-        );
-      }
-      return this.#respondStatus(
-        s,
-        200,
-        GrpcStatus.INTERNAL,
-        "Compressed flag set without a grpc-encoding",
-      );
+    const problem = messageProblem(s);
+    if (problem !== null) {
+      return this.#respondStatus(s, problem.http, problem.grpc, problem.message, problem.extra);
     }
     if (s.deadlineAt !== 0 && this.#now >= s.deadlineAt) {
       return this.#respondStatus(s, 200, GrpcStatus.DEADLINE_EXCEEDED, "Deadline exceeded");
@@ -918,10 +729,10 @@ export class H2Connection {
     if (result instanceof Uint8Array) {
       this.#respond(s, result);
       // A pending answer may be a view of the request, hence of the read buffer.
-      if (s.bodyIsView && s.response !== null) this.#rbufLent = true;
+      if (s.bodyIsView && s.response !== null) this.#input.lent = true;
       return;
     }
-    if (s.bodyIsView) this.#rbufLent = true;
+    if (s.bodyIsView) this.#input.lent = true;
     s.inFlight = true;
     // setTimeout fires at once past 2^31-1 ms; a deadline that far off needs no timer.
     if (s.deadlineAt !== 0 && s.deadlineAt - this.#now <= MAX_TIMER_MS) {
@@ -1002,15 +813,14 @@ export class H2Connection {
   /** Frames as much of the response as the windows allow; trailers once all is sent. */
   #sendResponseData(s: Stream): void {
     const message = s.response!;
-    const length = message.length;
-    const total = length + GRPC_PREFIX_BYTES;
-    const out = this.#out;
+    const total = message.length + GRPC_PREFIX_BYTES;
+    const out = this.#writer.out;
     while (s.responseOffset < total) {
       const n = Math.min(
         total - s.responseOffset,
         s.sendWindow,
         this.#sendWindow,
-        this.#peerMaxFrameSize,
+        this.#peerSettings.maxFrameSize,
       );
       if (n <= 0) {
         if (!s.blocked) {
@@ -1019,21 +829,8 @@ export class H2Connection {
         }
         return;
       }
-      out.ensure(FRAME_HEADER_BYTES + n);
-      out.header(n, FrameType.DATA, 0, s.id);
-      let offset = s.responseOffset;
-      const stop = offset + n;
-      const buf = out.buf;
-      // The 5-byte gRPC prefix is generated in place: flag 0, big-endian length.
-      while (offset < GRPC_PREFIX_BYTES && offset < stop) {
-        buf[out.len++] = offset === 0 ? 0 : (length >>> (8 * (4 - offset))) & 0xff;
-        offset++;
-      }
-      if (offset < stop) {
-        buf.set(message.subarray(offset - GRPC_PREFIX_BYTES, stop - GRPC_PREFIX_BYTES), out.len);
-        out.len += stop - offset;
-      }
-      s.responseOffset = stop;
+      out.messageData(s.id, message, s.responseOffset, n);
+      s.responseOffset += n;
       s.sendWindow -= n;
       this.#sendWindow -= n;
       this.#pendingResponseBytes -= n;
@@ -1074,7 +871,7 @@ export class H2Connection {
   /** Our side sent END_STREAM: the stream closes, and an unfinished request is cut off. */
   #finishStream(s: Stream): void {
     if (s.state === OPEN) {
-      this.#out.rstStream(s.id, ErrorCode.NO_ERROR);
+      this.#writer.out.rstStream(s.id, ErrorCode.NO_ERROR);
       this.#closeStream(s, RESET);
     } else {
       this.#closeStream(s, ENDED);
@@ -1082,7 +879,7 @@ export class H2Connection {
   }
 
   #resetStream(s: Stream, code: number): void {
-    this.#out.rstStream(s.id, code);
+    this.#writer.out.rstStream(s.id, code);
     this.#closeStream(s, RESET);
   }
 
@@ -1112,40 +909,26 @@ export class H2Connection {
   // ---- Output ------------------------------------------------------------------------
 
   #writeServerPreface(): void {
-    const out = this.#out;
-    const settings: [number, number][] = [
+    const out = this.#writer.out;
+    out.settings([
       [Setting.MAX_CONCURRENT_STREAMS, this.#limits.maxConcurrentStreams],
       [Setting.INITIAL_WINDOW_SIZE, this.#limits.streamWindowBytes],
       [Setting.MAX_HEADER_LIST_SIZE, this.#limits.maxHeaderListBytes],
       [Setting.ENABLE_PUSH, 0],
-    ];
-    out.ensure(FRAME_HEADER_BYTES + settings.length * 6);
-    out.header(settings.length * 6, FrameType.SETTINGS, 0, 0);
-    for (const [key, value] of settings) {
-      out.buf[out.len++] = key >> 8;
-      out.buf[out.len++] = key & 0xff;
-      out.u32(value);
-    }
+    ]);
     const extra = this.#recvWindow - DEFAULT_WINDOW;
     if (extra > 0) out.windowUpdate(0, extra);
   }
 
   #writeHeaderBlock(id: number, flags: number, block: Uint8Array): void {
-    const out = this.#out;
-    const update = this.#encoderTableUpdate ? 1 : 0;
-    out.ensure(FRAME_HEADER_BYTES + update + block.length);
-    out.header(block.length + update, FrameType.HEADERS, flags, id);
-    if (update === 1) {
-      out.buf[out.len++] = TABLE_SIZE_UPDATE_ZERO;
-      this.#encoderTableUpdate = false;
-    }
-    out.bytes(block);
+    const update = this.#peerSettings.tableSizeChanged;
+    this.#peerSettings.tableSizeChanged = false;
+    this.#writer.out.headers(id, flags, block, update ? TABLE_SIZE_UPDATE_ZERO : null);
   }
 
   /** A slow reader must not make the server hold unbounded response bytes. */
   #checkOutboundBudget(): void {
-    const buffered = this.#pendingResponseBytes + this.#out.len +
-      (this.#writing ? this.#spare.len : 0);
+    const buffered = this.#pendingResponseBytes + this.#writer.bufferedBytes;
     if (buffered > this.#limits.maxBufferedOutboundBytes && !this.#closeAfterFlush) {
       log.debug("Connection {peer} closed: {bytes} outbound bytes buffered", {
         peer: this.#peer.address,
@@ -1166,7 +949,7 @@ export class H2Connection {
       log.debug("Connection {peer} error {code}: {reason}", properties);
     }
     // Never above a last id already announced (§6.8: it may only go down).
-    this.#out.goaway(Math.min(this.#lastClientStreamId, this.#goawayLastId), code);
+    this.#writer.out.goaway(Math.min(this.#lastClientStreamId, this.#goawayLastId), code);
     this.#endAfterFlush();
   }
 
@@ -1178,7 +961,7 @@ export class H2Connection {
     }
     this.#drainState = DRAIN_FINAL;
     this.#goawayLastId = this.#lastClientStreamId;
-    this.#out.goaway(this.#goawayLastId, ErrorCode.NO_ERROR);
+    this.#writer.out.goaway(this.#goawayLastId, ErrorCode.NO_ERROR);
     if (this.#streams.size === 0) this.#endAfterFlush();
     else this.#flush();
   }
@@ -1187,50 +970,12 @@ export class H2Connection {
   #endAfterFlush(): void {
     if (this.#destroyed) return;
     this.#closeAfterFlush = true;
-    if (this.#out.len > 0 || this.#writing) this.#flush();
+    if (this.#writer.out.len > 0 || this.#writer.writing) this.#flush();
     else this.destroy();
   }
 
   #flush(): void {
-    if (this.#writing || this.#out.len === 0 || this.#destroyed) return;
-    this.#writing = true;
-    this.#writeLoop();
-  }
-
-  async #writeLoop(): Promise<void> {
-    try {
-      while (this.#out.len > 0 && !this.#destroyed) {
-        const pending = this.#out;
-        this.#out = this.#spare;
-        this.#spare = pending;
-        this.#acksInFlight = this.#queuedAcks;
-        this.#queuedAcks = 0;
-        this.#writeStartedAt = performance.now();
-        const length = pending.len;
-        let offset = 0;
-        while (offset < length) {
-          offset += await this.#conn.write(pending.buf.subarray(offset, length));
-        }
-        pending.len = 0;
-        this.#acksInFlight = 0;
-        // Do not keep a buffer that one large burst grew.
-        if (pending.buf.length > 4 * READ_BUFFER_BYTES) {
-          pending.buf = new Uint8Array(READ_BUFFER_BYTES);
-        }
-      }
-    } catch (error) {
-      if (!this.#destroyed) {
-        log.debug("Connection {peer} write failed: {error}", { peer: this.#peer.address, error });
-      }
-      this.destroy();
-    }
-    this.#writing = false;
-    if (this.#writeDrained !== null) {
-      const wake = this.#writeDrained;
-      this.#writeDrained = null;
-      wake();
-    }
-    if (this.#closeAfterFlush) this.destroy();
+    if (!this.#destroyed) this.#writer.flush();
   }
 }
 
@@ -1243,8 +988,6 @@ function dependsOnItself(id: number, b: Uint8Array, at: number): boolean {
   const dependency = ((b[at] & 0x7f) << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]) >>> 0;
   return dependency === id;
 }
-/** A request message split over frames starts in a buffer this big, then doubles. */
-const INITIAL_BODY_BYTES = 16 * 1024;
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_MS = 0x7fffffff;
 
@@ -1258,7 +1001,6 @@ function closeConn(conn: ByteConn): void {
   };
   conn.closeWrite().then(close, close);
 }
-const ACCEPT_IDENTITY: readonly [string, string][] = [["grpc-accept-encoding", "identity"]];
 
 function equals(b: Uint8Array, start: number, expected: Uint8Array): boolean {
   for (let i = 0; i < expected.length; i++) if (b[start + i] !== expected[i]) return false;

@@ -52,6 +52,8 @@ export const DEFAULT_MAX_FRAME_SIZE = 16_384;
 export const MAX_ALLOWED_FRAME_SIZE = 16_777_215;
 export const DEFAULT_WINDOW = 65_535;
 export const MAX_WINDOW = 0x7fff_ffff;
+/** Each gRPC message's prefix: a compressed flag, then the length as a big-endian uint32. */
+export const GRPC_PREFIX_BYTES = 5;
 
 /** "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (RFC 9113 §3.4). */
 export const CLIENT_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -139,5 +141,45 @@ export class OutBuffer {
   settingsAck(): void {
     this.ensure(9);
     this.header(0, FrameType.SETTINGS, Flag.ACK, 0);
+  }
+
+  settings(pairs: readonly (readonly [number, number])[]): void {
+    this.ensure(FRAME_HEADER_BYTES + pairs.length * 6);
+    this.header(pairs.length * 6, FrameType.SETTINGS, 0, 0);
+    for (const [key, value] of pairs) {
+      this.buf[this.len++] = key >> 8;
+      this.buf[this.len++] = key & 0xff;
+      this.u32(value);
+    }
+  }
+
+  /** A HEADERS frame; `prefix`, when not null, is one byte put before the block. */
+  headers(streamId: number, flags: number, block: Uint8Array, prefix: number | null): void {
+    const extra = prefix === null ? 0 : 1;
+    this.ensure(FRAME_HEADER_BYTES + extra + block.length);
+    this.header(block.length + extra, FrameType.HEADERS, flags, streamId);
+    if (prefix !== null) this.buf[this.len++] = prefix;
+    this.bytes(block);
+  }
+
+  /**
+   * One DATA frame of `n` bytes of a gRPC message framed as prefix + `message`, from
+   * `offset` in that framing; the 5-byte prefix (flag 0, big-endian length) is made in
+   * place, so the message is copied once, here.
+   */
+  messageData(streamId: number, message: Uint8Array, offset: number, n: number): void {
+    this.ensure(FRAME_HEADER_BYTES + n);
+    this.header(n, FrameType.DATA, 0, streamId);
+    const length = message.length;
+    const stop = offset + n;
+    const buf = this.buf;
+    while (offset < GRPC_PREFIX_BYTES && offset < stop) {
+      buf[this.len++] = offset === 0 ? 0 : (length >>> (8 * (4 - offset))) & 0xff;
+      offset++;
+    }
+    if (offset < stop) {
+      buf.set(message.subarray(offset - GRPC_PREFIX_BYTES, stop - GRPC_PREFIX_BYTES), this.len);
+      this.len += stop - offset;
+    }
   }
 }

@@ -23,6 +23,8 @@ function responseHead(out: number[], httpStatus: number): void {
 }
 
 /** ":status: 200", "content-type: application/grpc": the start of every answer. */
+export { GRPC_PREFIX_BYTES } from "./frames.ts";
+
 export const RESPONSE_HEADERS_BLOCK = block((out) => responseHead(out, 200));
 
 /** "grpc-status: 0": the trailers of every successful call. */

@@ -1,0 +1,113 @@
+/**
+ * The write side of a connection: frames accumulate in `out`; `flush()` sends them in one
+ * socket write. Two buffers swap, so that frames made while a write is in flight wait in
+ * the other one. PING and SETTINGS acks are tracked from queued to written, so that a
+ * peer that sends them faster than it reads can be cut off.
+ */
+import { OutBuffer } from "./frames.ts";
+import { READ_BUFFER_BYTES } from "./limits.ts";
+
+/** The socket side the writer needs. */
+export interface WritableConn {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** What the writer tells its connection. */
+export interface WriterEvents {
+  /** A write failed; the writer has stopped. */
+  writeFailed(error: unknown): void;
+  /** Everything queued is written (or the writer stopped). */
+  drained(): void;
+}
+
+export class FrameWriter {
+  /** Where frames go now; swapped at every write, so always read it afresh. */
+  out = new OutBuffer();
+  #spare = new OutBuffer();
+  #writing = false;
+  #startedAt = 0;
+  #stopped = false;
+  #drainWaiter: (() => void) | null = null;
+  /** Acks queued in `out`, and in the write in flight. */
+  queuedAcks = 0;
+  #acksInFlight = 0;
+  readonly #conn: WritableConn;
+  readonly #events: WriterEvents;
+
+  constructor(conn: WritableConn, events: WriterEvents) {
+    this.#conn = conn;
+    this.#events = events;
+  }
+
+  get writing(): boolean {
+    return this.#writing;
+  }
+
+  /** When the write in flight began (performance.now()). */
+  get writeStartedAt(): number {
+    return this.#startedAt;
+  }
+
+  /** Acks not yet written, queued or in flight. */
+  get unwrittenAcks(): number {
+    return this.queuedAcks + this.#acksInFlight;
+  }
+
+  /** Bytes framed and not yet written. */
+  get bufferedBytes(): number {
+    return this.out.len + (this.#writing ? this.#spare.len : 0);
+  }
+
+  flush(): void {
+    if (this.#writing || this.out.len === 0 || this.#stopped) return;
+    this.#writing = true;
+    this.#writeLoop();
+  }
+
+  /** Resolves when the write in flight completes (or the writer stops). */
+  untilWritten(): Promise<void> {
+    return new Promise((resolve) => this.#drainWaiter = resolve);
+  }
+
+  /** No more writes; a caller waiting in `untilWritten` is released. */
+  stop(): void {
+    this.#stopped = true;
+    this.#wakeWaiter();
+  }
+
+  async #writeLoop(): Promise<void> {
+    try {
+      while (this.out.len > 0 && !this.#stopped) {
+        const pending = this.out;
+        this.out = this.#spare;
+        this.#spare = pending;
+        this.#acksInFlight = this.queuedAcks;
+        this.queuedAcks = 0;
+        this.#startedAt = performance.now();
+        const length = pending.len;
+        let offset = 0;
+        while (offset < length) {
+          offset += await this.#conn.write(pending.buf.subarray(offset, length));
+        }
+        pending.len = 0;
+        this.#acksInFlight = 0;
+        // Do not keep a buffer that one large burst grew.
+        if (pending.buf.length > 4 * READ_BUFFER_BYTES) {
+          pending.buf = new Uint8Array(READ_BUFFER_BYTES);
+        }
+      }
+    } catch (error) {
+      if (!this.#stopped) this.#events.writeFailed(error);
+    }
+    this.#writing = false;
+    this.#wakeWaiter();
+    this.#events.drained();
+  }
+
+  #wakeWaiter(): void {
+    if (this.#drainWaiter === null) return;
+    const wake = this.#drainWaiter;
+    this.#drainWaiter = null;
+    wake();
+  }
+}
