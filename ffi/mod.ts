@@ -12,6 +12,7 @@
 export { loadRocksDB, type LoadRocksDBOptions } from "./_native.ts";
 export { BlockCache } from "./block_cache.ts";
 export { LibraryNotFoundError } from "./library.ts";
+export { trimNativeHeap } from "./native_heap.ts";
 export {
   type InfoLogLevel,
   type IterateOptions,

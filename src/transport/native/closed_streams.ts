@@ -16,24 +16,31 @@ export const ENDED = 1;
 export const RESET = 2;
 export type ClosedHow = typeof ENDED | typeof RESET;
 
+/**
+ * A ring of the latest endings: recording one writes two array slots (a stream closes on
+ * every call, so nothing is allocated); looking one up scans the ring, which happens only
+ * for frames on streams that are gone.
+ */
 export class ClosedStreams {
-  readonly #capacity: number;
-  /** Insertion-ordered: the first key is the oldest. */
-  readonly #how = new Map<number, ClosedHow>();
+  readonly #ids: Int32Array;
+  readonly #how: Uint8Array;
+  #next = 0;
 
   constructor(capacity: number) {
-    this.#capacity = capacity;
+    this.#ids = new Int32Array(capacity);
+    this.#how = new Uint8Array(capacity);
   }
 
   record(id: number, how: ClosedHow): void {
-    this.#how.set(id, how);
-    if (this.#how.size > this.#capacity) {
-      this.#how.delete(this.#how.keys().next().value!);
-    }
+    this.#ids[this.#next] = id;
+    this.#how[this.#next] = how;
+    this.#next = (this.#next + 1) % this.#ids.length;
   }
 
   /** How stream `id` closed, or undefined when it is not remembered. */
   how(id: number): ClosedHow | undefined {
-    return this.#how.get(id);
+    // Stream ids are odd, so the zeros of unused slots never match.
+    const at = this.#ids.lastIndexOf(id);
+    return at < 0 ? undefined : this.#how[at] as ClosedHow;
   }
 }

@@ -206,7 +206,7 @@ export class H2Connection {
         }
         const n = await this.#conn.read(this.#input.space());
         if (n === null) break;
-        this.#input.end += n;
+        this.#input.received(n);
         this.#now = performance.now();
         this.#processInput();
         this.#checkOutboundBudget();
@@ -981,7 +981,7 @@ export class H2Connection {
 
 const EMPTY = new Uint8Array(0);
 /** How many closed streams' endings are remembered (see closed_streams.ts). */
-const CLOSED_STREAMS_REMEMBERED = 1024;
+const CLOSED_STREAMS_REMEMBERED = 256;
 
 /** Whether the 5-byte priority fields at `at` name stream `id` as its own dependency. */
 function dependsOnItself(id: number, b: Uint8Array, at: number): boolean {

@@ -4,8 +4,10 @@
  * the other one. PING and SETTINGS acks are tracked from queued to written, so that a
  * peer that sends them faster than it reads can be cut off.
  */
-import { OutBuffer } from "./frames.ts";
-import { READ_BUFFER_BYTES } from "./limits.ts";
+import { OUT_BUFFER_BYTES, OutBuffer } from "./frames.ts";
+
+/** A buffer one burst grew past this is replaced by a fresh small one once written. */
+const KEPT_OUT_BUFFER_BYTES = 64 * 1024;
 
 /** The socket side the writer needs. */
 export interface WritableConn {
@@ -92,8 +94,8 @@ export class FrameWriter {
         pending.len = 0;
         this.#acksInFlight = 0;
         // Do not keep a buffer that one large burst grew.
-        if (pending.buf.length > 4 * READ_BUFFER_BYTES) {
-          pending.buf = new Uint8Array(READ_BUFFER_BYTES);
+        if (pending.buf.length > KEPT_OUT_BUFFER_BYTES) {
+          pending.buf = new Uint8Array(OUT_BUFFER_BYTES);
         }
       }
     } catch (error) {

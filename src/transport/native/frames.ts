@@ -58,6 +58,9 @@ export const GRPC_PREFIX_BYTES = 5;
 /** "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (RFC 9113 §3.4). */
 export const CLIENT_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+/** An outbound buffer's first size: a few answers' worth; it doubles as needed. */
+export const OUT_BUFFER_BYTES = 4 * 1024;
+
 /**
  * Frames produced while handling one socket read accumulate here and leave in one write.
  * Growth doubles; the connection swaps two of these so that frames made while a write is
@@ -67,7 +70,7 @@ export class OutBuffer {
   buf: Uint8Array;
   len = 0;
 
-  constructor(initial = 64 * 1024) {
+  constructor(initial = OUT_BUFFER_BYTES) {
     this.buf = new Uint8Array(initial);
   }
 

@@ -8,6 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { trimNativeHeap } from "../../../ffi/mod.ts";
 import {
   type CertificateReloadOptions,
   type LoadedTlsFiles,
@@ -204,6 +205,11 @@ function validLimits(options: NativeServerOptions): Readonly<NativeLimits> {
   return Object.freeze(limits);
 }
 
+/** Connections closed since the peak that make the sweep trim native memory. */
+const TRIM_AFTER_CLOSED_CONNECTIONS = 256;
+/** When, after such a burst, to trim: at once, then as collections free more. */
+const TRIM_DELAYS_MS = [0, 2_000, 10_000, 25_000];
+
 /** Where connections come from: a Deno listener we accept from, or node:tls's callbacks. */
 type Source =
   | { readonly deno: Deno.Listener; readonly tls: boolean }
@@ -217,6 +223,10 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
   readonly tlsFiles: TlsFileReloader | null;
   readonly #source: Source;
   readonly #connections = new Set<H2Connection>();
+  /** The most connections open at once since native memory was last trimmed. */
+  #peakConnections = 0;
+  /** When to trim next (performance.now() ms), soonest first. */
+  #trimsAt: number[] = [];
   readonly #sweepTimer: ReturnType<typeof setInterval>;
   readonly #accepting: Promise<void>;
   readonly #signal: AbortSignal | undefined;
@@ -282,6 +292,7 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
     }
     const connection = new H2Connection(conn, this, certificate);
     this.#connections.add(connection);
+    this.#peakConnections = Math.max(this.#peakConnections, this.#connections.size);
     connection.run(handshake);
   }
 
@@ -335,5 +346,16 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
   static #sweep(server: NativeServer): void {
     const now = performance.now();
     for (const connection of server.#connections) connection.sweep(now);
+    // A burst of connections has ended: give what they held back to the system, again
+    // as the garbage collector frees their buffers and Deno's resources behind them.
+    const open = server.#connections.size;
+    if (server.#peakConnections - open >= TRIM_AFTER_CLOSED_CONNECTIONS) {
+      server.#peakConnections = open;
+      server.#trimsAt = TRIM_DELAYS_MS.map((delay) => now + delay);
+    }
+    if (server.#trimsAt.length > 0 && now >= server.#trimsAt[0]) {
+      server.#trimsAt.shift();
+      trimNativeHeap();
+    }
   }
 }

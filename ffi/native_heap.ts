@@ -1,0 +1,44 @@
+/**
+ * Giving freed native memory back to the system. glibc keeps what a process frees in its
+ * arenas for reuse; after a burst of connections (their buffers, and Deno's and tokio's
+ * per-socket allocations) that is most of the burst's peak, resident for good.
+ * `malloc_trim(0)` returns the free pages of every arena (madvise), not only the top of
+ * the main heap. It runs on Deno's blocking thread pool (the FFI call is nonblocking),
+ * not on the event loop that serves reads.
+ *
+ * On a system without glibc there is nothing to call, and `trimNativeHeap` does nothing.
+ */
+
+const GLIBC = "libc.so.6";
+const symbols = {
+  malloc_trim: { parameters: ["usize"], result: "i32", nonblocking: true },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof symbols> | null | undefined;
+
+function glibc(): Deno.DynamicLibrary<typeof symbols> | null {
+  if (lib === undefined) {
+    try {
+      lib = Deno.build.os === "linux" ? Deno.dlopen(GLIBC, symbols) : null;
+    } catch {
+      lib = null; // musl, or no libc.so.6: nothing to trim with.
+    }
+  }
+  return lib;
+}
+
+let trimming: Promise<boolean> | null = null;
+
+/**
+ * Asks glibc to return free memory to the system; resolves true when some was returned.
+ * Calls made while one runs share it.
+ */
+export function trimNativeHeap(): Promise<boolean> {
+  const libc = glibc();
+  if (libc === null) return Promise.resolve(false);
+  trimming ??= libc.symbols.malloc_trim(0n).then(
+    (released) => released === 1,
+    () => false,
+  ).finally(() => trimming = null);
+  return trimming;
+}
