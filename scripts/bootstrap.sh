@@ -3,6 +3,7 @@
 #   scripts/bootstrap.sh          runtime only: the pinned Deno and librocksdb
 #   scripts/bootstrap.sh --test   also what the test suite talks to (ldb, db_bench,
 #                                 h2load, nghttp, nghttpd, python3-grpcio, ZooKeeper, openssl,
+#                                 protoc, protobuf-java and javac for the Java wire test,
 #                                 and npm's rocksdb-native for RocksDB 10.5 files)
 #   scripts/bootstrap.sh --bench  also what `deno task bench` builds its C load
 #                                 generator with (gcc, libnghttp2-dev, libssl-dev for
@@ -13,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_packages=(librocksdb7.8 libzstd1)
-test_packages=(rocksdb-tools nghttp2-client nghttp2-server python3-grpcio zookeeper openssl curl zstd gzip)
+test_packages=(rocksdb-tools nghttp2-client nghttp2-server python3-grpcio zookeeper openssl curl zstd gzip
+  protobuf-compiler libprotobuf-java openjdk-17-jdk-headless)
 bench_packages=(gcc libc6-dev libnghttp2-dev libssl-dev openssl nghttp2-client)
 
 want=("${runtime_packages[@]}")
