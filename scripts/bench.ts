@@ -26,6 +26,7 @@ import { buildNative } from "./bench/native_build.ts";
 import {
   type PinnedServer,
   processCpuSeconds,
+  rialtoServeCommand,
   runLoad,
   runTimed,
   startPinnedServer,
@@ -668,25 +669,13 @@ function serverCommand(
       String(flags.batchKeys),
     ];
   }
-  return [
-    Deno.execPath(),
-    "run",
-    "--allow-all",
-    "--unstable-net",
-    `${ROOT}src/main.ts`,
-    "serve",
-    "--config",
-    config,
+  return rialtoServeCommand(config, [
     "--data-dir",
     dataDir,
-    "--grpc-port",
-    "0",
-    "--admin-port",
-    "0",
     "--transport",
     target.kind,
     ...(target.workers === null ? [] : ["--workers", String(target.workers)]),
-  ];
+  ]);
 }
 
 async function startServers(

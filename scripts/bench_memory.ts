@@ -22,7 +22,7 @@ import {
   RawH2Client,
   T,
 } from "../tests/support/native_h2_client.ts";
-import { startPinnedServer } from "./bench/processes.ts";
+import { rialtoServeCommand, startPinnedServer } from "./bench/processes.ts";
 import { decodePool } from "./bench/pool.ts";
 import { batchGetPool, ensureStore, singleGetPool, type StoreSpec } from "./bench/store.ts";
 
@@ -50,7 +50,6 @@ const connections = Number(values.connections);
 const idleSeconds = Number(values["idle-seconds"]);
 const soakMinutes = Number(values["soak-minutes"]);
 const cacheDir = values["cache-dir"] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench-memory`;
-const ROOT = new URL("../", import.meta.url).pathname;
 const SPEC: StoreSpec = { keys: 20_000, valueBytes: 100, partitions: 8 };
 const GET_PATH = "/com.linkedin.venice.protocols.VeniceReadService/get";
 const BATCH_PATH = "/com.linkedin.venice.protocols.VeniceReadService/batchGet";
@@ -135,20 +134,12 @@ async function main(): Promise<void> {
     ]
       .join("\n"),
   );
-  const server = await startPinnedServer("rialto", values["server-cpus"]!, [
-    Deno.execPath(),
-    "run",
-    "--allow-all",
-    "--unstable-net",
-    `${ROOT}src/main.ts`,
-    "serve",
-    "--config",
-    config,
-    "--grpc-port",
-    "0",
-    "--admin-port",
-    "0",
-  ], `${cacheDir}/rialto.log`);
+  const server = await startPinnedServer(
+    "rialto",
+    values["server-cpus"]!,
+    rialtoServeCommand(config),
+    `${cacheDir}/rialto.log`,
+  );
   try {
     // Warm: one connection's worth of each call, then quiet.
     const warm = await RawH2Client.connect(server.grpcPort);

@@ -26,6 +26,27 @@ export function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+/** `rialto serve` from this checkout on `config`, on free ports, plus `extra` flags. */
+export function rialtoServeCommand(config: string, extra: readonly string[] = []): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    "--unstable-net",
+    MAIN,
+    "serve",
+    "--config",
+    config,
+    "--grpc-port",
+    "0",
+    "--admin-port",
+    "0",
+    ...extra,
+  ];
+}
+
 /** `taskset -c <cpus> <command...>`: the command pinned to a core (or a CPU list, "0-1"). */
 export function pinned(core: number | string, command: string[]): string[] {
   return ["taskset", "-c", String(core), ...command];
