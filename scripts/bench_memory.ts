@@ -21,6 +21,7 @@ import {
   headerBlock,
   RawH2Client,
   T,
+  u32,
 } from "../tests/support/native_h2_client.ts";
 import { rialtoServeCommand, startPinnedServer } from "./bench/processes.ts";
 import { decodePool } from "./bench/pool.ts";
@@ -102,6 +103,9 @@ async function call(client: RawH2Client, id: number, path: string, message: Uint
   if (r.headers.get("grpc-status") !== "0") {
     throw new Error(`call on stream ${id} failed: ${JSON.stringify([...r.headers])}`);
   }
+  // Give back the connection window the answer used, as a real client does.
+  const received = r.frames.reduce((n, f) => n + (f.type === T.DATA ? f.payload.length : 0), 0);
+  if (received > 0) await client.sendFrame(T.WINDOW_UPDATE, 0, 0, u32(received));
 }
 
 async function burst(port: number, gets: readonly Uint8Array[]): Promise<void> {

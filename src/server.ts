@@ -32,6 +32,7 @@ import { type RegistrySettings, StoreRegistry } from "./storage/registry.ts";
 import { serveGrpcJs } from "./transport/grpc_js.ts";
 import { nativeTlsFromSettings, serveNative } from "./transport/native/mod.ts";
 import type { TransportServer, UnaryRouter } from "./transport/types.ts";
+import { loopTasks } from "./metrics/loop_tasks.ts";
 
 const log = logger("server");
 
@@ -287,21 +288,27 @@ export async function startServer(
 
     const scanEvery = options.scanIntervalMs ?? DATA_DIR_SCAN_INTERVAL_MS;
     if (scanEvery > 0) {
-      timers.push(setInterval(() => {
-        registry.sync().then(
-          (result) => {
-            if (!result.opened.length && !result.retired.length) return;
-            admission.retainVersions(new Set(registry.versions().map((v) => v.resource)));
-            announce();
-          },
-          (error) => log.error("Data dir scan failed: {error}", { error }),
-        );
-      }, scanEvery));
+      timers.push(setInterval(
+        loopTasks.timed("data-dir-scan", () => {
+          registry.sync().then(
+            (result) => {
+              if (!result.opened.length && !result.retired.length) return;
+              admission.retainVersions(new Set(registry.versions().map((v) => v.resource)));
+              announce();
+            },
+            (error) => log.error("Data dir scan failed: {error}", { error }),
+          );
+        }),
+        scanEvery,
+      ));
     }
     // Catch-up (secondary mode) and each partition's serving state: end of push, staleness.
-    timers.push(setInterval(() => {
-      if (registry.refresh()) announce();
-    }, config.storage.catchUpIntervalMs));
+    timers.push(setInterval(
+      loopTasks.timed("catch-up", () => {
+        if (registry.refresh()) announce();
+      }),
+      config.storage.catchUpIntervalMs,
+    ));
     warnStoresWithoutVersions(storesWithoutVersions(config, registry));
     ready = true;
     identity = serverIdentity(config, { grpcPort: transport.port, startedAt: new Date(startedAt) });

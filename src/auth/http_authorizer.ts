@@ -17,6 +17,7 @@
  */
 import type { AuthMethod, Authorizer } from "./authorizer.ts";
 import { logger } from "../log.ts";
+import { loopTasks } from "../metrics/loop_tasks.ts";
 
 /** The `auth.http` section of the config. */
 export interface HttpAuthorizerSettings {
@@ -85,7 +86,10 @@ export class HttpAuthorizer implements Authorizer {
     this.#evictAfter = options.evictAfterRefreshes ?? 10;
     this.#concurrency = options.refreshConcurrency ?? 8;
     this.#retryMs = Math.min(settings.refreshIntervalMs, 1000);
-    this.#timer = setInterval(() => void this.refreshNow(), settings.refreshIntervalMs);
+    this.#timer = setInterval(
+      loopTasks.timed("authorizer-refresh", () => void this.refreshNow()),
+      settings.refreshIntervalMs,
+    );
   }
 
   /** Cached keys, for status pages and tests. */

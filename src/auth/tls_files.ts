@@ -13,6 +13,7 @@
 import { Buffer } from "node:buffer";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { logger } from "../log.ts";
+import { loopTasks } from "../metrics/loop_tasks.ts";
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -185,15 +186,18 @@ export class TlsFileReloader {
   subscribe(listener: TlsFilesListener): void {
     this.#listeners.add(listener);
     if (this.#timer !== null) return;
-    this.#timer = setInterval(async () => {
-      if (this.#polling) return;
-      this.#polling = true;
-      try {
-        await this.reloadNow();
-      } finally {
-        this.#polling = false;
-      }
-    }, this.#pollMs);
+    this.#timer = setInterval(
+      loopTasks.timed("tls-files", async () => {
+        if (this.#polling) return;
+        this.#polling = true;
+        try {
+          await this.reloadNow();
+        } finally {
+          this.#polling = false;
+        }
+      }),
+      this.#pollMs,
+    );
   }
 
   /** Stops telling `listener`; polling stops with the last listener. */

@@ -18,6 +18,7 @@ import {
   RESTART_ONLY_FIELDS,
   type RialtoConfig,
 } from "./schema.ts";
+import { loopTasks } from "../metrics/loop_tasks.ts";
 
 const logger = getLogger(["rialto", "config"]);
 
@@ -260,13 +261,16 @@ export class ConfigWatcher {
     } catch (error) {
       logger.warn("Cannot watch {dir}, relying on polling: {error}", { dir, error });
     }
-    this.#pollTimer = setInterval(async () => {
-      const key = await this.#statNow();
-      if (key !== this.#statKey) {
-        this.#statKey = key;
-        this.#schedule();
-      }
-    }, this.#options.pollIntervalMs ?? 1000);
+    this.#pollTimer = setInterval(
+      loopTasks.timed("config-watch", async () => {
+        const key = await this.#statNow();
+        if (key !== this.#statKey) {
+          this.#statKey = key;
+          this.#schedule();
+        }
+      }),
+      this.#options.pollIntervalMs ?? 1000,
+    );
   }
 
   async #statNow(): Promise<string> {

@@ -11,10 +11,20 @@
  *   Deno 2.8.3, matching `--trace-gc`'s pause times). The profiler is stopped and
  *   restarted every `gcWindowMs` and its pauses go into a histogram per GC type.
  * - `performance.eventLoopUtilization()` returns zeros: not used.
+ *
+ * A probe tick later than STALL_MS is a stall, counted by its cause where one can be
+ * told: a task of Rialto's own that ran for at least half of it since the last tick
+ * (loop_tasks.ts), else a GC pause of at least half of it since the last collection of
+ * GC statistics (collected at once when a stall is seen), else "other" (the serving
+ * work itself: reads, FFI calls, messages from other isolates).
  */
 import * as v8 from "node:v8";
 import { Buckets, Histogram, LATENCY_BUCKETS_SECONDS } from "./histogram.ts";
+import { loopTasks } from "./loop_tasks.ts";
 import { renderHistogram } from "./read_metrics.ts";
+
+/** A probe tick this much later than due is a stall worth a cause. */
+export const STALL_MS = 1;
 
 const latencyBuckets = new Buckets(LATENCY_BUCKETS_SECONDS);
 
@@ -38,6 +48,8 @@ export interface RuntimeMetricsOptions {
 export class RuntimeMetrics {
   readonly eventLoopDelay = new Histogram(latencyBuckets);
   readonly #gcPauses = new Map<string, Histogram>();
+  /** Stalls over STALL_MS by cause: "task:<name>", "gc:<type>" or "other". */
+  readonly stalls = new Map<string, number>();
   readonly #resolutionMs: number;
   readonly #gcWindowMs: number;
   #probe: ReturnType<typeof setInterval> | null = null;
@@ -60,6 +72,8 @@ export class RuntimeMetrics {
       const late = now - this.#last - this.#resolutionMs;
       this.#last = now;
       this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
+      const task = loopTasks.takeLongest();
+      if (late > STALL_MS) this.#countStall(late, task);
     }, this.#resolutionMs);
     Deno.unrefTimer(this.#probe as unknown as number);
 
@@ -68,18 +82,38 @@ export class RuntimeMetrics {
       this.#profiler = new Profiler();
       this.#profiler.start();
       this.gcSupported = true;
-      this.#gcTimer = setInterval(() => this.collectGc(), this.#gcWindowMs);
+      this.#gcTimer = setInterval(
+        loopTasks.timed("gc-stats", () => this.collectGc()),
+        this.#gcWindowMs,
+      );
       Deno.unrefTimer(this.#gcTimer as unknown as number);
     }
   }
 
-  /** Moves the GC pauses seen so far into the histograms (the timer does this too). */
-  collectGc(): void {
+  #countStall(lateMs: number, task: { name: string; ms: number } | null): void {
+    let cause = "other";
+    if (task !== null && task.ms >= lateMs / 2) {
+      cause = `task:${task.name}`;
+    } else {
+      const gc = this.collectGc();
+      if (gc !== null && gc.ms >= lateMs / 2) cause = `gc:${gc.type}`;
+    }
+    this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
+  }
+
+  /**
+   * Moves the GC pauses seen so far into the histograms (the timer does this too);
+   * returns the longest of them (ms), or null when there was none.
+   */
+  collectGc(): { type: string; ms: number } | null {
     const profiler = this.#profiler;
-    if (profiler === null) return;
+    if (profiler === null) return null;
     const profile = profiler.stop();
     profiler.start();
+    let longest: { type: string; ms: number } | null = null;
     for (const gc of profile?.statistics ?? []) {
+      const ms = gc.cost / 1e6;
+      if (longest === null || ms > longest.ms) longest = { type: gc.gcType, ms };
       let h = this.#gcPauses.get(gc.gcType);
       if (h === undefined) {
         h = new Histogram(latencyBuckets);
@@ -87,6 +121,7 @@ export class RuntimeMetrics {
       }
       h.observe(gc.cost / 1e9);
     }
+    return longest;
   }
 
   /** GC pause histogram of one V8 GC type ("Scavenge", "MarkSweepCompact", ...). */
@@ -116,6 +151,14 @@ export class RuntimeMetrics {
       renderHistogram(out, gc, `type="${type}"`, latencyBuckets, h.data);
     }
 
+    renderStalls(out, "rialto_event_loop_stalls_total", [["", this.stalls]]);
+    const task = "rialto_loop_task_seconds";
+    out.push(`# HELP ${task} How long each of Rialto's periodic tasks held the event loop.`);
+    out.push(`# TYPE ${task} histogram`);
+    for (const [name, h] of [...loopTasks.durations()].sort(([a], [b]) => a < b ? -1 : 1)) {
+      renderHistogram(out, task, `task="${name}"`, latencyBuckets, h.data);
+    }
+
     const memory = Deno.memoryUsage();
     const gauges: [string, string, number][] = [
       ["rialto_heap_used_bytes", "V8 heap in use.", memory.heapUsed],
@@ -129,6 +172,24 @@ export class RuntimeMetrics {
     ];
     for (const [name, help, value] of gauges) {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+    }
+  }
+}
+
+/**
+ * Stall counters by cause, one series per `[labels, stalls]`; `labels` (e.g.
+ * `worker="0",`) go before the cause.
+ */
+export function renderStalls(
+  out: string[],
+  name: string,
+  series: readonly (readonly [string, ReadonlyMap<string, number>])[],
+): void {
+  out.push(`# HELP ${name} Event-loop stalls over ${STALL_MS} ms, by cause.`);
+  out.push(`# TYPE ${name} counter`);
+  for (const [labels, stalls] of series) {
+    for (const [cause, n] of [...stalls].sort(([a], [b]) => a < b ? -1 : 1)) {
+      out.push(`${name}{${labels}cause="${cause}"} ${n}`);
     }
   }
 }

@@ -1,5 +1,6 @@
 /** Per-worker series for /metrics: how calls spread over the event loops, and their delay. */
 import { Buckets, LATENCY_BUCKETS_SECONDS, renderHistogram } from "../metrics/mod.ts";
+import { renderStalls } from "../metrics/runtime.ts";
 import type { IsolateMemory, WorkerSnapshot } from "./protocol.ts";
 
 /** This isolate's heap and external memory (Deno.memoryUsage() is per isolate for these). */
@@ -29,6 +30,11 @@ export function renderWorkerMetrics(workers: readonly WorkerSnapshot[]): string 
   for (const w of workers) {
     renderHistogram(out, eld, `worker="${w.index}"`, latencyBuckets, w.eventLoopDelay);
   }
+  renderStalls(
+    out,
+    "rialto_worker_event_loop_stalls_total",
+    workers.map((w) => [`worker="${w.index}",`, new Map(w.stalls)] as const),
+  );
   // The process's isolates one by one (rialto_heap_used_bytes is the main one's alone).
   const main = isolateMemory();
   for (const [name, field, help] of ISOLATE_MEMORY) {

@@ -31,6 +31,8 @@ export interface WorkerSnapshot {
   readonly metrics: ReadMetricsSnapshot;
   /** The worker's event-loop delay histogram (LATENCY_BUCKETS_SECONDS). */
   readonly eventLoopDelay: Float64Array;
+  /** Its event-loop stalls by cause (RuntimeMetrics.stalls). */
+  readonly stalls: readonly (readonly [string, number])[];
   /** Its listener's connections that failed before accept (TransportServer). */
   readonly acceptFailures: number;
   /** This isolate's V8 heap and external (ArrayBuffer) memory, from Deno.memoryUsage(). */

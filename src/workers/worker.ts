@@ -82,6 +82,7 @@ class WorkerServer {
       requests: this.requests,
       metrics: this.metrics.snapshot(),
       eventLoopDelay: this.runtime.eventLoopDelay.data.slice(),
+      stalls: [...this.runtime.stalls],
       acceptFailures: this.transport?.acceptFailures ?? 0,
       memory: isolateMemory(),
     };

@@ -19,6 +19,7 @@ import type { TransportServer, UnaryRouter } from "../types.ts";
 import { type ByteConn, type ConnectionOwner, H2Connection } from "./connection.ts";
 import { DEFAULT_LIMITS, maxUnreadInboundBytes, type NativeLimits } from "./limits.ts";
 import { NodeTlsListener, pem, type TlsContextMaterial } from "./node_tls_listener.ts";
+import { loopTasks } from "../../metrics/loop_tasks.ts";
 
 export type { NativeLimits } from "./limits.ts";
 export { DEFAULT_LIMITS } from "./limits.ts";
@@ -205,6 +206,12 @@ function validLimits(options: NativeServerOptions): Readonly<NativeLimits> {
   return Object.freeze(limits);
 }
 
+/** The server's one timer: timeouts of every connection, and trims after a burst. */
+const SWEEP = loopTasks.timed(
+  "transport-sweep",
+  (server: NativeServer) => NativeServer.sweep(server),
+);
+
 /** Connections closed since the peak that make the sweep trim native memory. */
 const TRIM_AFTER_CLOSED_CONNECTIONS = 256;
 /** When, after such a burst, to trim: at once, then as collections free more. */
@@ -255,7 +262,7 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
       10,
       Math.min(1000, limits.streamIdleTimeoutMs / 4, limits.handshakeTimeoutMs / 4),
     );
-    this.#sweepTimer = setInterval(NativeServer.#sweep, period, this);
+    this.#sweepTimer = setInterval(SWEEP, period, this);
     this.#signal = signal;
     if (signal?.aborted) this.close();
     else signal?.addEventListener("abort", this.#onAbort);
@@ -343,7 +350,7 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
     }
   }
 
-  static #sweep(server: NativeServer): void {
+  static sweep(server: NativeServer): void {
     const now = performance.now();
     for (const connection of server.#connections) connection.sweep(now);
     // A burst of connections has ended: give what they held back to the system, again
