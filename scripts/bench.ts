@@ -42,6 +42,7 @@ import {
   type StoreSpec,
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
+import { addStalls, formatStalls, stallCounts } from "./bench/stalls.ts";
 import { createTestPki, type TestPki } from "../tests/support/certs.ts";
 import { h2loadArgs } from "../tests/support/h2load.ts";
 
@@ -871,13 +872,22 @@ async function runTable(
   const serversOf = (s: Scenario) =>
     servers.filter((server) => s.kinds.includes(server.target.kind));
   const runs: Run[] = [];
+  /** Event-loop stalls during the open-loop runs, per Rialto server (warm-up included). */
+  const stalls = new Map<string, Map<string, number>>();
   const started = performance.now();
   for (let round = 0; round < flags.rounds; round++) {
     for (const scenario of list) {
       for (const server of serversOf(scenario)) {
         const seconds = scenario.seconds * flags.scale;
         const spec = loadSpec(server, pools, scenario, flags, seconds, flags.warmup);
+        const account = scenario.mode === "open" && server.adminPort !== null;
+        const before = account ? await stallCounts(server.adminPort!) : null;
         const { result, serverCpuSec } = await measure(server, loadgen, spec, flags.loadCpu);
+        if (before !== null) {
+          const total = stalls.get(server.name) ?? new Map<string, number>();
+          addStalls(total, before, await stallCounts(server.adminPort!));
+          stalls.set(server.name, total);
+        }
         runs.push({ scenario: scenario.label, target: server.name, round, result, serverCpuSec });
         const h = Histogram.fromJSON(result.latency);
         log(
@@ -951,6 +961,14 @@ async function runTable(
     }
     const sustained = r.requestsPerSec >= SUSTAINED_SHARE * flags.rate && r.errors === 0 &&
       r.cappedCalls === 0;
+    const account = stalls.get(r.target);
+    if (account !== undefined) {
+      console.log(
+        `${r.scenario} / ${r.target}: event-loop stalls over 1 ms during its runs (warm-up ` +
+          `included), by cause: ${formatStalls(account)}; p99.9 ` +
+          `${micros(r.latency.percentile(99.9))} µs, max ${micros(r.latency.maxNs)} µs`,
+      );
+    }
     console.log(
       `${r.scenario} / ${r.target}: offered ${flags.rate}/s, achieved ` +
         `${r.requestsPerSec.toFixed(0)}/s; latency counts from each call's intended send time; ` +

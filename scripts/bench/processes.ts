@@ -9,6 +9,8 @@ export interface PinnedServer {
   readonly name: string;
   readonly pid: number;
   readonly grpcPort: number;
+  /** Its admin port, when its listening line names one (Rialto's does). */
+  readonly adminPort: number | null;
   /** Where its stdout and stderr go. */
   readonly logPath: string;
   /** User + system CPU seconds the process has used so far (all its threads). */
@@ -80,6 +82,7 @@ export async function startPinnedServer(
     new WritableStream({ write: (chunk) => writeLog(chunk) }),
   );
   const listening = Promise.withResolvers<number>();
+  let adminPort: number | null = null;
   const stdoutDone = (async () => {
     let buffered = "";
     let found = false;
@@ -95,6 +98,7 @@ export async function startPinnedServer(
           const event = JSON.parse(line);
           if (event?.event === "listening" && Number.isInteger(event.grpcPort)) {
             found = true;
+            if (Number.isInteger(event.adminPort)) adminPort = event.adminPort;
             listening.resolve(event.grpcPort);
           }
         } catch {
@@ -129,6 +133,7 @@ export async function startPinnedServer(
     name,
     pid: child.pid,
     grpcPort,
+    adminPort,
     logPath,
     cpuSeconds: () => processCpuSeconds(child.pid),
     stop(): Promise<void> {

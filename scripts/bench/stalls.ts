@@ -1,0 +1,38 @@
+/**
+ * A Rialto server's event-loop stall account (rialto_event_loop_stalls_total and the
+ * workers' rialto_worker_event_loop_stalls_total, summed by cause), read from /metrics
+ * before and after a run, so that the bench prints what stalled during it.
+ */
+
+/** Stalls over 1 ms by cause ("task:<name>", "gc:<type>", "other"), all isolates summed. */
+export async function stallCounts(adminPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const match = /^rialto_(?:worker_)?event_loop_stalls_total\{.*cause="([^"]+)"\} (\d+)$/.exec(
+      line,
+    );
+    if (match) counts.set(match[1], (counts.get(match[1]) ?? 0) + Number(match[2]));
+  }
+  return counts;
+}
+
+/** `after - before`, added into `total`. */
+export function addStalls(
+  total: Map<string, number>,
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): void {
+  for (const [cause, n] of after) {
+    const d = n - (before.get(cause) ?? 0);
+    if (d > 0) total.set(cause, (total.get(cause) ?? 0) + d);
+  }
+}
+
+/** "other 12, gc:Scavenge 3, task:transport-sweep 1", most first; "none" when empty. */
+export function formatStalls(stalls: ReadonlyMap<string, number>): string {
+  const entries = [...stalls].sort(([, a], [, b]) => b - a);
+  return entries.length === 0
+    ? "none"
+    : entries.map(([cause, n]) => `${cause} ${n.toLocaleString("en-US")}`).join(", ");
+}
