@@ -43,6 +43,7 @@ import {
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
 import { addStalls, formatStalls, stallCounts } from "./bench/stalls.ts";
+import { SERVER_V8_FLAGS } from "../src/runtime_flags.ts";
 import { createTestPki, type TestPki } from "../tests/support/certs.ts";
 import { h2loadArgs } from "../tests/support/h2load.ts";
 
@@ -111,6 +112,8 @@ Flags:
                       with the load generator)
   --load-cpu N        CPU for the load generator (default 1)
   --block-cache-mb N  Rialto's block cache (default 1024)
+  --v8-flags FLAGS    V8 flags for the Rialto servers after the deployed ones
+                      (src/runtime_flags.ts), e.g. --single-threaded-gc
   --cache-dir DIR     where the store, pools, binaries and logs live
                       (default \${TMPDIR:-/tmp}/rialto-bench)
   --tls               add the mutual-TLS twins (C load generator only); the PKI is
@@ -144,6 +147,7 @@ interface Flags {
   multiWorkerCpus: string;
   loadCpu: number;
   blockCacheMb: number;
+  v8Flags: string;
   cacheDir: string;
   compareClients: boolean;
   tls: boolean;
@@ -178,6 +182,7 @@ function parseFlags(args: string[]): Flags | null {
       "multi-worker-cpus": { type: "string", default: "0-1" },
       "load-cpu": { type: "string", default: "1" },
       "block-cache-mb": { type: "string", default: "1024" },
+      "v8-flags": { type: "string", default: "" },
       "cache-dir": { type: "string" },
       "compare-clients": { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
@@ -251,6 +256,7 @@ function parseFlags(args: string[]): Flags | null {
     multiWorkerCpus: values["multi-worker-cpus"],
     loadCpu: int("load-cpu", 0),
     blockCacheMb: int("block-cache-mb", 8),
+    v8Flags: values["v8-flags"] as string,
     cacheDir: values["cache-dir"] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench`,
     compareClients: values["compare-clients"],
     tls: values.tls,
@@ -434,7 +440,8 @@ async function machineFacts(
       targets.some((t) => (t.workers ?? 1) > 1)
         ? ` (with several workers: ${flags.multiWorkerCpus})`
         : ""
-    }, all up, only the one under test gets load: ` +
+    }, V8 flags ${[SERVER_V8_FLAGS, flags.v8Flags].filter(Boolean).join(" ")}, all up, only ` +
+    `the one under test gets load: ` +
     targets.map(describe).join("; "),
     `load      ${loadgen.description}, pinned to CPU ${flags.loadCpu}, ` +
     `${flags.connections} HTTP/2 connection(s) (closed loop: at most one per call in ` +
@@ -676,7 +683,7 @@ function serverCommand(
     "--transport",
     target.kind,
     ...(target.workers === null ? [] : ["--workers", String(target.workers)]),
-  ]);
+  ], flags.v8Flags);
 }
 
 async function startServers(

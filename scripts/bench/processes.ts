@@ -3,6 +3,7 @@
  * `{"event":"listening",...}` line on stdout, load runs pinned to another core, and CPU
  * time of a process read from /proc.
  */
+import { SERVER_V8_FLAGS } from "../../src/runtime_flags.ts";
 import type { LoadResult } from "./loadgen.ts";
 
 export interface PinnedServer {
@@ -30,13 +31,23 @@ export function processCpuSeconds(pid: number): number {
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
-/** `rialto serve` from this checkout on `config`, on free ports, plus `extra` flags. */
-export function rialtoServeCommand(config: string, extra: readonly string[] = []): string[] {
+/**
+ * `rialto serve` from this checkout on `config`, on free ports, plus `extra` flags, with
+ * the V8 flags a deployed server starts with (src/runtime_flags.ts) and `v8Flags` after
+ * them (e.g. "--single-threaded-gc", to measure one).
+ */
+export function rialtoServeCommand(
+  config: string,
+  extra: readonly string[] = [],
+  v8Flags = "",
+): string[] {
+  const flags = [SERVER_V8_FLAGS, ...v8Flags.split(/[ ,]+/).filter(Boolean)].join(",");
   return [
     Deno.execPath(),
     "run",
     "--allow-all",
     "--unstable-net",
+    `--v8-flags=${flags}`,
     MAIN,
     "serve",
     "--config",
