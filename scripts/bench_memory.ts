@@ -59,6 +59,11 @@ const log = (line: string) => console.error(`[bench:memory] ${line}`);
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 function rssBytes(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   const kib = /^VmRSS:\s+(\d+) kB/m.exec(status);
@@ -225,6 +230,15 @@ async function soak(
       `soak: RSS from minute 5 to ${samples.length} grew ${(growth * 100).toFixed(2)}% ` +
         `(target: under 2%) ${growth < 0.02 ? "MET" : "NOT MET"}`,
     );
+    // RSS swings with each collection; medians of five-minute windows show the trend.
+    if (samples.length >= 14) {
+      const early = median(samples.slice(4, 9));
+      const late = median(samples.slice(-5));
+      console.log(
+        `soak: median RSS of minutes 5-9 ${mib(early)}, of the last five ${mib(late)}: ` +
+          `${((late / early - 1) * 100).toFixed(2)}%`,
+      );
+    }
   } else {
     console.log("soak: shorter than 6 minutes, no growth figure (the target needs 30)");
   }

@@ -216,6 +216,8 @@ const SWEEP = loopTasks.timed(
 const TRIM_AFTER_CLOSED_CONNECTIONS = 256;
 /** When, after such a burst, to trim: at once, then as collections free more. */
 const TRIM_DELAYS_MS = [0, 2_000, 10_000, 25_000];
+/** With that many connections closed since, trims at most this often. */
+const CHURN_TRIM_INTERVAL_MS = 30_000;
 
 /** Where connections come from: a Deno listener we accept from, or node:tls's callbacks. */
 type Source =
@@ -234,6 +236,9 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
   #peakConnections = 0;
   /** When to trim next (performance.now() ms), soonest first. */
   #trimsAt: number[] = [];
+  /** Connections closed since the last trim, and when that was. */
+  #closedSinceTrim = 0;
+  #lastTrimAt = 0;
   readonly #sweepTimer: ReturnType<typeof setInterval>;
   readonly #accepting: Promise<void>;
   readonly #signal: AbortSignal | undefined;
@@ -284,6 +289,7 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
 
   connectionClosed(connection: H2Connection): void {
     this.#connections.delete(connection);
+    this.#closedSinceTrim++;
   }
 
   close(graceMs = DEFAULT_GRACE_MS): Promise<void> {
@@ -360,8 +366,13 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
       server.#peakConnections = open;
       server.#trimsAt = TRIM_DELAYS_MS.map((delay) => now + delay);
     }
-    if (server.#trimsAt.length > 0 && now >= server.#trimsAt[0]) {
-      server.#trimsAt.shift();
+    // Steady churn (short connections all the time) frees as much, only more slowly.
+    const churned = server.#closedSinceTrim >= TRIM_AFTER_CLOSED_CONNECTIONS &&
+      now - server.#lastTrimAt >= CHURN_TRIM_INTERVAL_MS;
+    if ((server.#trimsAt.length > 0 && now >= server.#trimsAt[0]) || churned) {
+      if (!churned) server.#trimsAt.shift();
+      server.#closedSinceTrim = 0;
+      server.#lastTrimAt = now;
       trimNativeHeap();
     }
   }
