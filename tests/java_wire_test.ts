@@ -12,7 +12,6 @@ import * as grpc from "@grpc/grpc-js";
 import { decodeServerResponse, encodeClientRequest } from "../src/codec/messages.ts";
 import { CompressionStrategy } from "../src/venice/compression.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
-import { rawService } from "./support/raw_grpc.ts";
 import {
   buildReadFixture,
   keyBytes,
@@ -121,11 +120,7 @@ Deno.test("every answer is, byte for byte, the VeniceServerResponse the Java ser
       quota,
       stores: { people_zstd: { readQuotaRcuPerSecond: 1 } },
     });
-    const Client = grpc.makeGenericClientConstructor(
-      rawService("com.linkedin.venice.protocols.VeniceReadService", ["get", "batchGet"]),
-      "VeniceReadService",
-    );
-    const client = new Client(rialto.address, grpc.credentials.createInsecure());
+    const client = new grpc.Client(rialto.address, grpc.credentials.createInsecure());
     const raw = (method: "get" | "batchGet", request: Parameters<typeof encodeClientRequest>[0]) =>
       new Promise<Uint8Array>((resolve, reject) => {
         client.makeUnaryRequest(
