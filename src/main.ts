@@ -12,7 +12,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./cli/serve.ts")).main,
   },
   store: {
-    summary: "Build (create) or look into (inspect) store versions in Venice's layout",
+    summary: "Build (create) and look into (inspect) store versions; swap a tier's current-version",
     load: async () => (await import("./cli/store.ts")).main,
   },
   get: {

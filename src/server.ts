@@ -33,6 +33,7 @@ import { serveGrpcJs } from "./transport/grpc_js.ts";
 import { nativeTlsFromSettings, serveNative } from "./transport/native/mod.ts";
 import type { TransportServer, UnaryRouter } from "./transport/types.ts";
 import { loopTasks } from "./metrics/loop_tasks.ts";
+import { startTier, type Tier } from "./tier/mod.ts";
 
 const log = logger("server");
 
@@ -71,6 +72,8 @@ function storesWithoutVersions(config: RialtoConfig, registry: StoreRegistry): s
 export interface RialtoServer {
   readonly grpcPort: number;
   readonly adminPort: number;
+  /** The Venice-compatible HTTP port, null when `http.port` is not set. */
+  readonly httpPort: number | null;
   readonly registry: StoreRegistry;
   readonly discovery: Discovery;
   /** Applies a new config's live sections (limits, overrides). */
@@ -175,6 +178,7 @@ export async function startServer(
   const timers: ReturnType<typeof setInterval>[] = [];
   let transport: TransportServer | undefined;
   let admin: AdminServer | undefined;
+  let tier: Tier | undefined;
   let tls: MutualTls | undefined;
   const runtime = new RuntimeMetrics();
   const metrics = new ReadMetrics({ runtime });
@@ -213,6 +217,7 @@ export async function startServer(
     // Withdraw first, so clients stop choosing this server while it drains.
     await discovery.close();
     for (const timer of timers) clearInterval(timer);
+    await tier?.close();
     await transport?.close(graceMs);
     tls?.provider.close();
     await admin?.close();
@@ -225,11 +230,14 @@ export async function startServer(
   const announce = () => {
     if (identity === undefined) return;
     const held: Record<string, readonly number[]> = {};
+    const compression: Record<string, number> = {};
     for (const version of registry.versions()) {
       const served = version.servedPartitions();
-      if (served.length > 0) held[version.resource] = served;
+      if (served.length === 0) continue;
+      held[version.resource] = served;
+      compression[version.resource] = version.settings.compressionStrategy;
     }
-    discovery.publish(buildAnnouncements(config, identity, held, ready));
+    discovery.publish(buildAnnouncements(config, identity, held, ready, compression));
   };
 
   try {
@@ -255,6 +263,7 @@ export async function startServer(
           transport: config.grpc.transport,
           workers: await workerStatus(),
         },
+        tier: tier?.status() ?? null,
         storage: {
           openMode: config.storage.openMode,
           notServed: registry.notServed(),
@@ -278,6 +287,18 @@ export async function startServer(
       metrics: renderMetrics,
     });
 
+    if (config.http.port !== null) {
+      tier = await startTier(() => config, {
+        discovery,
+        dictionary: (resource) => {
+          const version = registry.lookup(resource);
+          return version && version.servedPartitions().length > 0
+            ? version.settings.compressionDictionary
+            : null;
+        },
+      });
+    }
+
     if (workers > 0) {
       ({ pool, transport } = await startWorkers(config, workers, registry));
     } else {
@@ -290,6 +311,9 @@ export async function startServer(
     if (scanEvery > 0) {
       timers.push(setInterval(
         loopTasks.timed("data-dir-scan", () => {
+          void tier?.rescan().catch((error) =>
+            log.error("Store descriptor scan failed: {error}", { error })
+          );
           registry.sync().then(
             (result) => {
               if (!result.opened.length && !result.retired.length) return;
@@ -311,7 +335,11 @@ export async function startServer(
     ));
     warnStoresWithoutVersions(storesWithoutVersions(config, registry));
     ready = true;
-    identity = serverIdentity(config, { grpcPort: transport.port, startedAt: new Date(startedAt) });
+    identity = serverIdentity(config, {
+      grpcPort: transport.port,
+      httpPort: tier?.httpPort ?? null,
+      startedAt: new Date(startedAt),
+    });
     announce();
     log.info(
       "Serving {versions} store versions from {dataDir}: gRPC on {grpc} ({loops} event loops), admin on {admin}",
@@ -331,6 +359,7 @@ export async function startServer(
     const server: RialtoServer = {
       grpcPort,
       adminPort,
+      httpPort: tier?.httpPort ?? null,
       registry,
       discovery,
       async applyConfig(next: RialtoConfig): Promise<void> {

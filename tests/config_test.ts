@@ -28,6 +28,7 @@ const DEFAULTS = {
     tls: { enabled: false, certFile: null, keyFile: null, caFile: null, principal: "subject-cn" },
   },
   admin: { host: "127.0.0.1", port: 7071 },
+  http: { host: "0.0.0.0", port: null, tierRefreshIntervalMs: 1000 },
   storage: {
     rocksdbLibrary: null,
     blockCacheBytes: 268435456,
@@ -95,12 +96,13 @@ Deno.test("an empty file yields every documented default", () => {
 
 Deno.test("every field rejects a value of the wrong type, naming its path", () => {
   const all = leaves(DEFAULTS);
-  assert.equal(all.length, 41, "every leaf of the contract");
+  assert.equal(all.length, 44, "every leaf of the contract");
   for (const [path, value] of all) {
     // The nullable numbers: 42 would be a valid value there.
     const bad = [
         "grpc.workers",
         "grpc.asyncBatchMinKeys",
+        "http.port",
         "grpc.maxKeysPerBatch",
         "storage.maxStalenessMs",
       ].includes(

@@ -40,7 +40,11 @@ Deno.test("announcements follow the mode and leave disabled stores out", () => {
   const config = configFor("/d", "cluster");
   const id = serverIdentity(config, { startedAt: new Date(0) });
   assert.equal(id.serverId, "10.0.0.5:7070");
-  const [cluster, ...more] = buildAnnouncements(config, id, held, true);
+  const [cluster, ...more] = buildAnnouncements(config, id, held, true, {
+    people_v3: 3,
+    orders_v7: 0,
+    gone_v1: 1,
+  });
   assert.equal(more.length, 0);
   assert.deepEqual(cluster, {
     format: 1,
@@ -50,8 +54,10 @@ Deno.test("announcements follow the mode and leave disabled stores out", () => {
     host: "10.0.0.5",
     grpcPort: 7070,
     tls: false,
+    httpPort: null,
     ready: true,
     versions: { orders_v7: [0], people_v3: [0, 1, 2], people_v4: [0] },
+    compressionStrategies: { orders_v7: 0, people_v3: 3 },
     startedAt: "1970-01-01T00:00:00.000Z",
     pid: Deno.pid,
   });

@@ -26,7 +26,7 @@ import {
   VERSION_METADATA_KEY,
 } from "../src/venice/version_metadata.ts";
 import { decodePartitionState } from "../src/venice/partition_state.ts";
-import { readStoreDescriptor } from "../src/tools/descriptor.ts";
+import { readVersionDescriptor } from "../src/tools/version_descriptor.ts";
 import { syntheticDictionary } from "../src/tools/dictionary.ts";
 import { DuplicateKeyError, InputLineError, StoreToolError } from "../src/tools/errors.ts";
 import { readLines } from "../src/tools/jsonl.ts";
@@ -691,7 +691,7 @@ Deno.test("the descriptor holds the schemas, partition count and settings", asyn
       compression: "GZIP",
       chunked: true,
     });
-    const descriptor = await readStoreDescriptor(dataDir, "described_v4");
+    const descriptor = await readVersionDescriptor(dataDir, "described_v4");
     assert.deepEqual(descriptor, {
       store: "described",
       version: 4,
@@ -702,14 +702,17 @@ Deno.test("the descriptor holds the schemas, partition count and settings", asyn
       chunked: true,
     });
     await assert.rejects(
-      readStoreDescriptor(dataDir, "described_v5"),
-      /No store descriptor for "described_v5"/,
+      readVersionDescriptor(dataDir, "described_v5"),
+      /No version descriptor for "described_v5"/,
     );
     await Deno.writeTextFile(
       `${dataDir}/schemas/described_v5.json`,
       JSON.stringify({ ...descriptor, partitionCount: 0 }),
     );
-    await assert.rejects(readStoreDescriptor(dataDir, "described_v5"), /malformed: partitionCount/);
+    await assert.rejects(
+      readVersionDescriptor(dataDir, "described_v5"),
+      /malformed: partitionCount/,
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import { ReadClient } from "../client/read_client.ts";
 import { StoreClient } from "../client/store_client.ts";
 import { partitionDir, resourceNameOf } from "../storage/layout.ts";
 import { parseJsonExact } from "../tools/avro_json.ts";
-import { readStoreDescriptor } from "../tools/descriptor.ts";
+import { readVersionDescriptor } from "../tools/version_descriptor.ts";
 import {
   decodeStoreVersionState,
   METADATA_PARTITION_ID,
@@ -96,7 +96,7 @@ async function run(args: string[], batch: boolean): Promise<number> {
   let read: ReadClient | undefined;
   let store: StoreClient | undefined;
   try {
-    const descriptor = await readStoreDescriptor(dataDir, resource);
+    const descriptor = await readVersionDescriptor(dataDir, resource);
     const tls = values["tls-ca"]
       ? {
         ca: await Deno.readFile(values["tls-ca"]),

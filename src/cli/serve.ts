@@ -12,7 +12,7 @@ import { type RialtoServer, startServer } from "../server.ts";
 const log = logger("serve");
 
 const HELP = `Usage: rialto serve [--config FILE] [--data-dir DIR] [--grpc-port N] [--admin-port N]
-                    [--transport grpc-js|native] [--workers N]
+                    [--http-port N] [--transport grpc-js|native] [--workers N]
 
 Serves com.linkedin.venice.protocols.VeniceReadService over gRPC from the Venice data
 dir (<data dir>/rocksdb/<store>_v<N>/<store>_v<N>_<partition>).
@@ -23,6 +23,9 @@ dir (<data dir>/rocksdb/<store>_v<N>/<store>_v<N>_<partition>).
   --data-dir DIR     overrides dataDir
   --grpc-port N      overrides grpc.port (0 picks a free port)
   --admin-port N     overrides admin.port (0 picks a free port)
+  --http-port N      overrides http.port: the Venice-compatible HTTP port a Fast
+                     Client bootstraps from (/metadata, /dictionary, /health,
+                     /discover_cluster, /value_schema) in a standalone tier
   --transport T      overrides grpc.transport: grpc-js (the reference) or native
                      (Rialto's own HTTP/2 server on Deno.listen)
   --workers N        overrides grpc.workers: event loops (worker isolates) serving
@@ -65,6 +68,7 @@ export async function main(args: string[]): Promise<number> {
         "data-dir": { type: "string" },
         "grpc-port": { type: "string" },
         "admin-port": { type: "string" },
+        "http-port": { type: "string" },
         transport: { type: "string" },
         workers: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -75,6 +79,7 @@ export async function main(args: string[]): Promise<number> {
       dataDir: values["data-dir"],
       grpcPort: port(values["grpc-port"], "--grpc-port"),
       adminPort: port(values["admin-port"], "--admin-port"),
+      httpPort: port(values["http-port"], "--http-port"),
       transport: transport(values.transport),
       workers: workers(values.workers),
     };
@@ -118,6 +123,7 @@ export async function main(args: string[]): Promise<number> {
         event: "listening",
         grpcPort: server.grpcPort,
         adminPort: server.adminPort,
+        httpPort: server.httpPort,
       }),
     );
   } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseJsonExact } from "../tools/avro_json.ts";
-import { COMPRESSION_NAMES, type CompressionName } from "../tools/descriptor.ts";
+import { COMPRESSION_NAMES, type CompressionName } from "../tools/version_descriptor.ts";
 import { messageOf } from "../tools/errors.ts";
 import { formatBytes, ProgressBar } from "../tools/progress.ts";
 import { createStoreVersion } from "../tools/store_create.ts";
@@ -17,14 +17,17 @@ import {
   type VersionSummary,
 } from "../tools/store_inspect.ts";
 import { resourceNameOf } from "../storage/layout.ts";
+import { loadConfigFile } from "../config/load.ts";
+import { setTierCurrentVersion } from "../tier/current_version.ts";
 
 /** Inputs at least this big get a progress bar on a terminal without `--progress`. */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 
-const USAGE = `Usage: rialto store <create|inspect> [options]
+const USAGE = `Usage: rialto store <create|inspect|current-version> [options]
 
-  create   Build a store version from a JSONL file, in Venice's on-disk layout
-  inspect  List store versions, dump records, or look up one key
+  create           Build a store version from a JSONL file, in Venice's on-disk layout
+  inspect          List store versions, dump records, or look up one key
+  current-version  Swap a store's current version across a standalone tier
 
 Run "rialto store <subcommand> --help" for its options.`;
 
@@ -60,6 +63,18 @@ Options:
   --limit N     With --dump, stop after N records
   --json        Print summaries as JSON instead of a table
   -h, --help    Show this help`;
+
+const CURRENT_VERSION_USAGE = `Usage: rialto store current-version STORE N [--config FILE]
+
+Makes version N the current version of STORE for the whole tier the config's discovery
+section names (ZooKeeper, or the embedded directory): one write that every node's
+/metadata answers follow. Refused, with nothing written, unless every partition of
+STORE_vN is served by a live, ready node with an HTTP port. The store's descriptor is
+read from the config's dataDir (<dataDir>/stores/STORE).
+
+Options:
+  -c, --config FILE   Config file (default: $RIALTO_CONFIG or ./rialto.yaml)
+  -h, --help          Show this help`;
 
 class UsageError extends Error {}
 
@@ -297,12 +312,48 @@ async function inspect(args: string[]): Promise<number> {
 }
 
 /** `rialto store ...`; returns the exit code. */
+async function currentVersion(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new UsageError(messageOf(error));
+  }
+  if (parsed.values.help) {
+    print(CURRENT_VERSION_USAGE);
+    return 0;
+  }
+  const [store, versionText, ...extra] = parsed.positionals;
+  if (store === undefined || versionText === undefined || extra.length > 0) {
+    throw new UsageError("expected STORE and N");
+  }
+  if (!/^[1-9][0-9]*$/.test(versionText) || Number(versionText) > 0x7fffffff) {
+    throw new UsageError(`N must be a version number (a positive int), got "${versionText}"`);
+  }
+  const path = parsed.values.config ?? Deno.env.get("RIALTO_CONFIG") ?? "rialto.yaml";
+  const { config } = await loadConfigFile(path);
+  const result = await setTierCurrentVersion(config, store, Number(versionText));
+  print(
+    `${result.store}: current version ${result.version} for the tier (was ${
+      result.previous ?? "not set"
+    }); ${result.nodes} live node${result.nodes === 1 ? "" : "s"} serve it`,
+  );
+  return 0;
+}
+
 export async function main(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   const usage = subcommand === "create"
     ? CREATE_USAGE
     : subcommand === "inspect"
     ? INSPECT_USAGE
+    : subcommand === "current-version"
+    ? CURRENT_VERSION_USAGE
     : USAGE;
   try {
     switch (subcommand) {
@@ -310,6 +361,8 @@ export async function main(args: string[]): Promise<number> {
         return await create(rest);
       case "inspect":
         return await inspect(rest);
+      case "current-version":
+        return await currentVersion(rest);
       case "-h":
       case "--help":
       case "help":

@@ -5,7 +5,7 @@
  * server names. Missing keys read as null, as in the Fast Client.
  */
 import { type AvroType, decodeToJson, encodeJson, schemaType } from "../tools/avro_json.ts";
-import type { StoreDescriptor } from "../tools/descriptor.ts";
+import type { VersionDescriptor } from "../tools/version_descriptor.ts";
 import { resourceNameOf } from "../storage/layout.ts";
 import { CompressionStrategy, type Compressor, createCompressor } from "../venice/compression.ts";
 import { decodeMultiGetResponseRecords, NON_EXISTING_KEY_SCHEMA_ID } from "../venice/multiget.ts";
@@ -29,13 +29,17 @@ export class ReadError extends Error {
 export class StoreClient {
   readonly resource: string;
   readonly #read: ReadClient;
-  readonly #descriptor: StoreDescriptor;
+  readonly #descriptor: VersionDescriptor;
   readonly #keyType: AvroType;
   readonly #valueTypes = new Map<number, AvroType>();
   readonly #dictionary: Uint8Array | null;
   readonly #compressors = new Map<number, Compressor>();
 
-  constructor(read: ReadClient, descriptor: StoreDescriptor, dictionary: Uint8Array | null = null) {
+  constructor(
+    read: ReadClient,
+    descriptor: VersionDescriptor,
+    dictionary: Uint8Array | null = null,
+  ) {
     this.#read = read;
     this.#descriptor = descriptor;
     this.resource = resourceNameOf(descriptor.store, descriptor.version);

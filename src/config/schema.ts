@@ -106,6 +106,19 @@ const adminSchema = z.strictObject({
   port: port.default(7071),
 });
 
+const httpSchema = z.strictObject({
+  /** Address the Venice-compatible HTTP port binds. Restart-only. */
+  host: z.string().min(1).default("0.0.0.0"),
+  /**
+   * The Venice-compatible HTTP port a Fast Client bootstraps from (/metadata,
+   * /dictionary, /health, /discover_cluster, /value_schema); null: not served. 0 picks a
+   * free port. Restart-only.
+   */
+  port: port.nullable().default(null),
+  /** How often this node reads the tier's announcements and current versions, in ms. */
+  tierRefreshIntervalMs: positiveInt.default(1000),
+});
+
 const storageSchema = z.strictObject({
   /** Explicit librocksdb path; the ROCKSDB_LIB environment variable wins over it. */
   rocksdbLibrary: nullablePath.default(null),
@@ -209,6 +222,8 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default("./data"),
   grpc: section(grpcSchema.prefault({})),
   admin: section(adminSchema.prefault({})),
+  /** The Venice-compatible HTTP port of a standalone tier. */
+  http: section(httpSchema.prefault({})),
   storage: section(storageSchema.prefault({})),
   /** Per-store settings; a store under dataDir not listed here is served and enabled. */
   stores: section(
@@ -239,6 +254,16 @@ export const configSchema = z.strictObject({
       code: "custom",
       path: ["auth", "http", "url"],
       message: 'Required when auth.authorizer is "http"',
+    });
+  }
+  // The HTTP port has no TLS and no authorizer: a ZSTD dictionary is made of samples of
+  // the data, so it must not be open where the gRPC port is closed.
+  if (config.http.port !== null && (tls.enabled || config.auth.authorizer !== "none")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["http", "port"],
+      message:
+        "The Venice-compatible HTTP port is plaintext without access control: it cannot be served with grpc.tls.enabled or an authorizer (set http.port: null)",
     });
   }
   if (config.storage.openMode === "secondary" && config.storage.secondaryDir === null) {
@@ -291,6 +316,7 @@ export interface ConfigOverrides {
   readonly dataDir?: string;
   readonly grpcPort?: number;
   readonly adminPort?: number;
+  readonly httpPort?: number;
   readonly transport?: "grpc-js" | "native";
   readonly workers?: number;
 }
@@ -379,10 +405,12 @@ export function applyOverrides(config: RialtoConfig, overrides: ConfigOverrides)
     dataDir: string;
     grpc: { port: number; transport: string; workers: number | null };
     admin: { port: number };
+    http: { port: number | null };
   };
   if (overrides.dataDir !== undefined) copy.dataDir = overrides.dataDir;
   if (overrides.grpcPort !== undefined) copy.grpc.port = overrides.grpcPort;
   if (overrides.adminPort !== undefined) copy.admin.port = overrides.adminPort;
+  if (overrides.httpPort !== undefined) copy.http.port = overrides.httpPort;
   if (overrides.transport !== undefined) copy.grpc.transport = overrides.transport;
   if (overrides.workers !== undefined) copy.grpc.workers = overrides.workers;
   return validateConfig(copy, "command-line flags");
@@ -402,4 +430,6 @@ export const RESTART_ONLY_FIELDS: readonly string[] = [
   "auth",
   "admin.host",
   "admin.port",
+  "http.host",
+  "http.port",
 ];

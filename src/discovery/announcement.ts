@@ -14,8 +14,10 @@
  *   "host": "host-a.example.com",
  *   "grpcPort": 7070,
  *   "tls": false,
+ *   "httpPort": 7072,
  *   "ready": true,
  *   "versions": { "people_v3": [0, 1, 2] },
+ *   "compressionStrategies": { "people_v3": 0 },
  *   "startedAt": "2025-01-31T12:00:00.000Z",
  *   "pid": 4242
  * }
@@ -28,9 +30,14 @@
  * - `host`, `grpcPort`: where a Fast Client dials VeniceReadService (`discovery.advertiseHost`,
  *   else the machine's hostname).
  * - `tls`: true when the gRPC port requires mutual TLS.
+ * - `httpPort`: the Venice-compatible HTTP port (`http.port`), null when not served; the
+ *   tier's metadata lists a node only when it has one.
  * - `ready`: false while the server is starting or draining; clients skip such entries.
  * - `versions`: store version (`<store>_v<N>`) to the sorted partition ids this server
  *   holds. In `store` mode only that store's versions; in `cluster` mode every enabled one.
+ * - `compressionStrategies`: store version to its Venice CompressionStrategy value (0 NO_OP,
+ *   1 GZIP, 2 ZSTD, 3 ZSTD_WITH_DICT), so that any node of a tier can describe a version it
+ *   does not hold.
  * - `startedAt`: ISO-8601 time the server process started.
  * - `pid`: the server's process id; the embedded backend's readers use it to skip entries
  *   of processes that are gone (on Linux, through /proc).
@@ -38,6 +45,28 @@
 import type { RialtoConfig } from "../config/schema.ts";
 
 export const ANNOUNCEMENT_FORMAT = 1;
+
+/**
+ * Where each store's current version for the tier is kept, beside the resources:
+ * `<dir or rootPath>/_current_versions/<store>`, holding `{"currentVersion": N}`. Store
+ * and cluster names start with a letter or digit, so no resource can take this name.
+ */
+export const CURRENT_VERSIONS = "_current_versions";
+
+/** The stored form of a store's current version. */
+export function formatCurrentVersion(version: number): string {
+  return JSON.stringify({ currentVersion: version, setAt: new Date().toISOString() });
+}
+
+/** The version in a stored current-version record; null when it is not one. */
+export function parseCurrentVersion(text: string): number | null {
+  try {
+    const value = JSON.parse(text)?.currentVersion;
+    return Number.isInteger(value) && value > 0 ? value : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Resource names and server ids become path segments; keep them to a safe alphabet. */
 const SAFE_SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._:-]+$/;
@@ -48,6 +77,7 @@ export interface ServerIdentity {
   readonly host: string;
   readonly grpcPort: number;
   readonly tls: boolean;
+  readonly httpPort: number | null;
   readonly startedAt: string;
   readonly pid: number;
 }
@@ -59,6 +89,8 @@ export interface Announcement extends ServerIdentity {
   readonly ready: boolean;
   /** Store version name → partition ids held, e.g. `{ "people_v3": [0, 1, 2] }`. */
   readonly versions: Readonly<Record<string, readonly number[]>>;
+  /** Store version name → its CompressionStrategy value (absent in older announcements). */
+  readonly compressionStrategies?: Readonly<Record<string, number>>;
 }
 
 /** What a client gets back from `resolve`: one endpoint per live announcement. */
@@ -70,7 +102,7 @@ export type Endpoint = Omit<Announcement, "format" | "resource" | "mode" | "pid"
  */
 export function serverIdentity(
   config: RialtoConfig,
-  options: { grpcPort?: number; startedAt?: Date } = {},
+  options: { grpcPort?: number; httpPort?: number | null; startedAt?: Date } = {},
 ): ServerIdentity {
   const host = config.discovery.advertiseHost ?? Deno.hostname();
   const grpcPort = options.grpcPort ?? config.grpc.port;
@@ -79,6 +111,7 @@ export function serverIdentity(
     host,
     grpcPort,
     tls: config.grpc.tls.enabled,
+    httpPort: options.httpPort ?? config.http.port,
     startedAt: (options.startedAt ?? new Date()).toISOString(),
     pid: Deno.pid,
   };
@@ -99,6 +132,7 @@ export function buildAnnouncements(
   server: ServerIdentity,
   held: Readonly<Record<string, readonly number[]>>,
   ready: boolean,
+  compressionStrategies: Readonly<Record<string, number>> = {},
 ): Announcement[] {
   const byStore = new Map<string, Record<string, number[]>>();
   for (const [version, partitions] of Object.entries(held).sort(([a], [b]) => a < b ? -1 : 1)) {
@@ -116,8 +150,14 @@ export function buildAnnouncements(
     host: server.host,
     grpcPort: server.grpcPort,
     tls: server.tls,
+    httpPort: server.httpPort,
     ready,
     versions,
+    compressionStrategies: Object.fromEntries(
+      Object.keys(versions).flatMap((v) =>
+        compressionStrategies[v] === undefined ? [] : [[v, compressionStrategies[v]]]
+      ),
+    ),
     startedAt: server.startedAt,
     pid: server.pid,
   });
@@ -163,6 +203,7 @@ export function toEndpoint(a: Announcement): Endpoint {
     host: a.host,
     grpcPort: a.grpcPort,
     tls: a.tls === true,
+    httpPort: typeof a.httpPort === "number" ? a.httpPort : null,
     ready: a.ready,
     versions: a.versions,
     startedAt: a.startedAt,

@@ -18,6 +18,12 @@ export interface DiscoveryBackend {
    * `sync` (a ZooKeeper session expired); the caller then syncs again.
    */
   onLost(callback: () => void): void;
+  /** Every live server's announcement of `resource`, sorted by server id. */
+  list(resource: string): Promise<Announcement[]>;
+  /** The current version of every store that has one set for the tier. */
+  currentVersions(): Promise<Map<string, number>>;
+  /** Sets `store`'s current version for the whole tier (one write every node reads). */
+  setCurrentVersion(store: string, version: number): Promise<void>;
   /** Withdraws every announcement of this server and releases the backend. */
   close(): Promise<void>;
 }

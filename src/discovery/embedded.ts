@@ -10,8 +10,11 @@ import type { RialtoConfig } from "../config/schema.ts";
 import {
   type Announcement,
   checkSegment,
+  CURRENT_VERSIONS,
   type Endpoint,
+  formatCurrentVersion,
   parseAnnouncement,
+  parseCurrentVersion,
   toEndpoint,
 } from "./announcement.ts";
 import type { DiscoveryBackend } from "./backend.ts";
@@ -89,6 +92,37 @@ export class EmbeddedBackend implements DiscoveryBackend {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
+  }
+
+  list(resource: string): Promise<Announcement[]> {
+    return readEmbedded(this.target, resource);
+  }
+
+  async currentVersions(): Promise<Map<string, number>> {
+    const dir = join(this.target, CURRENT_VERSIONS);
+    const versions = new Map<string, number>();
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (!entry.isFile || !entry.name.endsWith(".json") || entry.name.startsWith(".")) continue;
+        const version = parseCurrentVersion(
+          await Deno.readTextFile(join(dir, entry.name)).catch(() => ""),
+        );
+        if (version !== null) versions.set(entry.name.slice(0, -".json".length), version);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return versions;
+  }
+
+  async setCurrentVersion(store: string, version: number): Promise<void> {
+    checkSegment("store name", store);
+    const dir = join(this.target, CURRENT_VERSIONS);
+    await Deno.mkdir(dir, { recursive: true });
+    await writeFileAtomic(
+      join(dir, `${store}.json`),
+      new TextEncoder().encode(formatCurrentVersion(version) + "\n"),
+    );
   }
 
   async close(): Promise<void> {

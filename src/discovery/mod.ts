@@ -157,6 +157,16 @@ export class Discovery {
     });
   }
 
+  /** Every live server's announcement of `resource`, read from the backend now. */
+  list(resource: string): Promise<Announcement[]> {
+    return this.#backend.list(resource);
+  }
+
+  /** The tier's current versions, read from the backend now. */
+  currentVersions(): Promise<Map<string, number>> {
+    return this.#backend.currentVersions();
+  }
+
   status(): DiscoveryStatus {
     return {
       backend: this.#backend.kind,

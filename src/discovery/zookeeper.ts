@@ -7,8 +7,11 @@ import type { RialtoConfig } from "../config/schema.ts";
 import {
   type Announcement,
   checkSegment,
+  CURRENT_VERSIONS,
   type Endpoint,
+  formatCurrentVersion,
   parseAnnouncement,
+  parseCurrentVersion,
   toEndpoint,
 } from "./announcement.ts";
 import type { DiscoveryBackend } from "./backend.ts";
@@ -128,6 +131,46 @@ export class ZooKeeperBackend implements DiscoveryBackend {
     }
   }
 
+  list(resource: string): Promise<Announcement[]> {
+    return listAnnouncements(this.#client, this.#root, resource);
+  }
+
+  async currentVersions(): Promise<Map<string, number>> {
+    const parent = `${this.#root}/${CURRENT_VERSIONS}`;
+    const versions = new Map<string, number>();
+    for (const [store, data] of await readChildren(this.#client, parent)) {
+      const version = parseCurrentVersion(decoder.decode(data));
+      if (version !== null) versions.set(store, version);
+    }
+    return versions;
+  }
+
+  /** A persistent node: the tier's current versions outlive every server's session. */
+  async setCurrentVersion(store: string, version: number): Promise<void> {
+    checkSegment("store name", store);
+    const path = `${this.#root}/${CURRENT_VERSIONS}/${store}`;
+    const data = encoder.encode(formatCurrentVersion(version));
+    try {
+      await this.#client.setData(path, data);
+      return;
+    } catch (error) {
+      if (!isCode(error, ErrorCode.NO_NODE)) throw error;
+    }
+    await this.#client.mkdirp(path.slice(0, path.lastIndexOf("/")));
+    try {
+      await this.#client.create(path, data, "persistent");
+    } catch (error) {
+      // Another writer created it between our two calls: ours is the later write.
+      if (!isCode(error, ErrorCode.NODE_EXISTS)) throw error;
+      await this.#client.setData(path, data);
+    }
+  }
+
+  /** Resolves true once connected, false after `timeoutMs`. */
+  waitConnected(timeoutMs: number): Promise<boolean> {
+    return this.#client.waitConnected(timeoutMs);
+  }
+
   async close(): Promise<void> {
     // Closing the session removes our ephemeral nodes; deleting first makes it explicit
     // and immediate for readers even if closeSession is lost.
@@ -140,6 +183,44 @@ export class ZooKeeperBackend implements DiscoveryBackend {
     }
     await this.#client.close();
   }
+}
+
+/** The data of every child of `parent` by name, sorted; none when it does not exist. */
+async function readChildren(
+  client: ZooKeeperClient,
+  parent: string,
+): Promise<[string, Uint8Array][]> {
+  let children: string[];
+  try {
+    children = await client.getChildren(parent);
+  } catch (error) {
+    if (isCode(error, ErrorCode.NO_NODE)) return [];
+    throw error;
+  }
+  const found: [string, Uint8Array][] = [];
+  for (const child of children.sort()) {
+    try {
+      found.push([child, (await client.getData(`${parent}/${child}`)).data]);
+    } catch (error) {
+      if (!isCode(error, ErrorCode.NO_NODE)) throw error; // removed while we listed
+    }
+  }
+  return found;
+}
+
+/** The announcements under `<rootPath>/<resource>`, sorted by server id. */
+async function listAnnouncements(
+  client: ZooKeeperClient,
+  rootPath: string,
+  resource: string,
+): Promise<Announcement[]> {
+  checkSegment("resource name", resource);
+  const found: Announcement[] = [];
+  for (const [, data] of await readChildren(client, `${rootPath}/${resource}`)) {
+    const a = parseAnnouncement(decoder.decode(data));
+    if (a && a.resource === resource) found.push(a);
+  }
+  return found;
 }
 
 /** Reads the live announcements of a resource, as a client would. */
@@ -156,25 +237,7 @@ export async function resolveZooKeeper(
     if (!await client.waitConnected(timeout)) {
       throw new Error(`Cannot reach ZooKeeper at ${connect} within ${timeout} ms`);
     }
-    const parent = `${rootPath}/${resource}`;
-    let children: string[];
-    try {
-      children = await client.getChildren(parent);
-    } catch (error) {
-      if (isCode(error, ErrorCode.NO_NODE)) return [];
-      throw error;
-    }
-    const endpoints: Endpoint[] = [];
-    for (const child of children.sort()) {
-      try {
-        const { data } = await client.getData(`${parent}/${child}`);
-        const a = parseAnnouncement(decoder.decode(data));
-        if (a && a.resource === resource) endpoints.push(toEndpoint(a));
-      } catch (error) {
-        if (!isCode(error, ErrorCode.NO_NODE)) throw error; // withdrawn while we listed
-      }
-    }
-    return endpoints;
+    return (await listAnnouncements(client, rootPath, resource)).map(toEndpoint);
   } finally {
     await client.close();
   }

@@ -11,7 +11,9 @@
  * - `<store>_v<N>_1000000000`: `VERSION_METADATA` -> StoreVersionState (chunked,
  *   compressionStrategy, compressionDictionary, push timestamps), plus the `rocksdbConfig`
  *   file a Venice server persists there (RocksDBStorageEngine.persistStoreEngineConfig).
- * - `<dataDir>/schemas/<store>_v<N>.json`: the descriptor for clients (./descriptor.ts).
+ * - `<dataDir>/schemas/<store>_v<N>.json`: the descriptor for clients (./version_descriptor.ts).
+ * - `<dataDir>/stores/<store>/`: the store's descriptor for a standalone tier, written or
+ *   extended (../tier/store_descriptor.ts); checked before anything is built.
  *
  * All of it is built in `<dataDir>/rocksdb/.<resource>.partial-<random>` and renamed into
  * place only when complete; any failure removes the temp dir, so a reader never sees a
@@ -43,9 +45,10 @@ import {
   COMPRESSION_NAMES,
   type CompressionName,
   descriptorPath,
-  formatStoreDescriptor,
+  formatVersionDescriptor,
   schemasDir,
-} from "./descriptor.ts";
+} from "./version_descriptor.ts";
+import { prepareStoreDescriptor, StoreDescriptorError } from "../tier/store_descriptor.ts";
 import { DictionarySampler, trainDictionary } from "./dictionary.ts";
 import { DuplicateKeyError, InputLineError, messageOf, StoreToolError } from "./errors.ts";
 import { type InputLine, readLines } from "./jsonl.ts";
@@ -355,6 +358,17 @@ export async function createStoreVersion(
     throw new StoreToolError(`Cannot read input "${input}": ${messageOf(error)}`);
   }
 
+  const writeStore = await prepareStoreDescriptor(dataDir, {
+    store: options.store,
+    version: options.version,
+    partitionCount: settings.partitions,
+    keySchema: options.keySchema,
+    valueSchemaId: settings.valueSchemaId,
+    valueSchema: options.valueSchema,
+  }).catch((error) => {
+    throw error instanceof StoreDescriptorError ? new StoreToolError(error.message) : error;
+  });
+
   const startOfPush = Date.now();
   const dictionary = settings.compression === "ZSTD_WITH_DICT"
     ? await sampleDictionary(input, settings)
@@ -393,7 +407,7 @@ export async function createStoreVersion(
     await Deno.mkdir(schemasDir(dataDir), { recursive: true });
     await Deno.writeTextFile(
       tempDescriptor,
-      formatStoreDescriptor({
+      formatVersionDescriptor({
         store: options.store,
         version: options.version,
         partitionCount: settings.partitions,
@@ -409,6 +423,7 @@ export async function createStoreVersion(
     await Deno.rename(temp, target);
     renamed = true;
     await Deno.rename(tempDescriptor, descriptorPath(dataDir, resource));
+    await writeStore();
     return {
       resource,
       versionDir: target,

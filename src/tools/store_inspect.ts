@@ -2,7 +2,7 @@
  * Looking into store versions on disk (`rialto store inspect`): a summary per version
  * (partitions, keys, sizes, schema ids, settings from the metadata partition), every record
  * decoded to JSON, or one key. Works on any version in Venice's layout; decoding records
- * needs the schemas, which come from the store descriptor (./descriptor.ts).
+ * needs the schemas, which come from the version descriptor (./version_descriptor.ts).
  *
  * Opens databases read-only, so it is safe next to a running server.
  */
@@ -35,8 +35,8 @@ import {
   COMPRESSION_NAMES,
   type CompressionName,
   descriptorPath,
-  readStoreDescriptor,
-} from "./descriptor.ts";
+  readVersionDescriptor,
+} from "./version_descriptor.ts";
 import { messageOf, StoreToolError } from "./errors.ts";
 
 export interface PartitionSummary {
@@ -217,7 +217,7 @@ class VersionCodec {
   }
 
   static async open(dataDir: string, onDisk: VersionOnDisk): Promise<VersionCodec> {
-    const descriptor = await readStoreDescriptor(dataDir, onDisk.resource);
+    const descriptor = await readVersionDescriptor(dataDir, onDisk.resource);
     const state = readVersionState(dataDir, onDisk);
     const strategy = (state?.compressionStrategy ?? 0) as CompressionStrategyId;
     const valueTypes = new Map<number, AvroType>();
@@ -319,7 +319,7 @@ export async function lookupKey(
     } catch (error) {
       throw new StoreToolError(`Key does not match the key schema: ${messageOf(error)}`);
     }
-    const descriptor = await readStoreDescriptor(dataDir, resource);
+    const descriptor = await readVersionDescriptor(dataDir, resource);
     const partition = defaultVenicePartition(key, descriptor.partitionCount);
     const version = StoreVersion.open(onDisk, {
       dataDir,

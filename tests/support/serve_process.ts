@@ -58,6 +58,8 @@ export interface ServeProcess extends AsyncDisposable {
   readonly child: Deno.ChildProcess;
   readonly grpcPort: number;
   readonly adminPort: number;
+  /** The Venice-compatible HTTP port, null when not served. */
+  readonly httpPort: number | null;
   /** `127.0.0.1:<grpcPort>`. */
   readonly address: string;
   /** Everything the process wrote to stderr so far. */
@@ -99,7 +101,9 @@ export async function startServe(
 
   let stdout = "";
   let stderr = "";
-  const listening = Promise.withResolvers<{ grpcPort: number; adminPort: number }>();
+  const listening = Promise.withResolvers<
+    { grpcPort: number; adminPort: number; httpPort?: number | null }
+  >();
   const scanStdout = (text: string) => {
     stdout += text;
     for (const line of stdout.split("\n")) {
@@ -168,6 +172,7 @@ export async function startServe(
       child,
       grpcPort: ports.grpcPort,
       adminPort: ports.adminPort,
+      httpPort: ports.httpPort ?? null,
       address: `127.0.0.1:${ports.grpcPort}`,
       stderr: () => stderr,
       exited,

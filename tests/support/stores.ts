@@ -14,7 +14,7 @@
  * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
-import type { CompressionName } from "../../src/tools/descriptor.ts";
+import type { CompressionName } from "../../src/tools/version_descriptor.ts";
 import { type CreatedStoreVersion, createStoreVersion } from "../../src/tools/store_create.ts";
 
 /** A record in Avro's JSON mapping (unions as `{"string": "x"}`, bytes as latin1 strings). */

@@ -1,5 +1,5 @@
 /**
- * The store descriptor: what a client needs besides the data to read a version built by
+ * The version descriptor: what a client needs besides the data to read a version built by
  * `rialto store create`, at `<dataDir>/schemas/<store>_v<N>.json`:
  *
  * ```json
@@ -30,7 +30,7 @@ const descriptorSchema = z.object({
   chunked: z.boolean(),
 });
 
-export interface StoreDescriptor {
+export interface VersionDescriptor {
   readonly store: string;
   readonly version: number;
   readonly partitionCount: number;
@@ -53,7 +53,7 @@ export function descriptorPath(dataDir: string, resource: string): string {
 }
 
 /** The descriptor as written: two-space JSON and a final newline. */
-export function formatStoreDescriptor(descriptor: StoreDescriptor): string {
+export function formatVersionDescriptor(descriptor: VersionDescriptor): string {
   return JSON.stringify(
     {
       store: descriptor.store,
@@ -73,40 +73,40 @@ export function formatStoreDescriptor(descriptor: StoreDescriptor): string {
  * Reads and checks the descriptor of `resource` (e.g. `"people_v3"`). Throws
  * StoreToolError when it is missing, unreadable, malformed or names another version.
  */
-export async function readStoreDescriptor(
+export async function readVersionDescriptor(
   dataDir: string,
   resource: string,
-): Promise<StoreDescriptor> {
+): Promise<VersionDescriptor> {
   const path = descriptorPath(dataDir, resource);
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new StoreToolError(`No store descriptor for "${resource}": "${path}" does not exist`);
+      throw new StoreToolError(`No version descriptor for "${resource}": "${path}" does not exist`);
     }
-    throw new StoreToolError(`Cannot read store descriptor "${path}": ${messageOf(error)}`);
+    throw new StoreToolError(`Cannot read version descriptor "${path}": ${messageOf(error)}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new StoreToolError(`Store descriptor "${path}" is not valid JSON: ${messageOf(error)}`);
+    throw new StoreToolError(`Version descriptor "${path}" is not valid JSON: ${messageOf(error)}`);
   }
   const parsed = descriptorSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new StoreToolError(
-      `Store descriptor "${path}" is malformed: ${
+      `Version descriptor "${path}" is malformed: ${
         issue.path.join(".") || "(top level)"
       }: ${issue.message}`,
     );
   }
-  const descriptor = parsed.data as StoreDescriptor;
+  const descriptor = parsed.data as VersionDescriptor;
   const name = parseResourceName(resource);
   if (name === null || name.store !== descriptor.store || name.version !== descriptor.version) {
     throw new StoreToolError(
-      `Store descriptor "${path}" describes "${descriptor.store}_v${descriptor.version}", not "${resource}"`,
+      `Version descriptor "${path}" describes "${descriptor.store}_v${descriptor.version}", not "${resource}"`,
     );
   }
   return Object.freeze(descriptor);
