@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 runtime_packages=(librocksdb7.8 libzstd1)
 test_packages=(rocksdb-tools nghttp2-client nghttp2-server python3-grpcio zookeeper openssl curl zstd gzip
   protobuf-compiler libprotobuf-java openjdk-17-jdk-headless
-  libgrpc-java protobuf-compiler-grpc-java-plugin libavro-java libzstd-jni-java)
+  libgrpc-java libperfmark-java protobuf-compiler-grpc-java-plugin libavro-java libzstd-jni-java)
 bench_packages=(gcc libc6-dev libnghttp2-dev libssl-dev openssl nghttp2-client)
 
 want=("${runtime_packages[@]}")
