@@ -75,6 +75,13 @@ Scenarios (names for --scenarios):
   get-c1       single get, closed loop, 1 call in flight
   get-c64      single get, closed loop, 64 calls in flight
   batch-c8     batch get of --batch-keys keys, closed loop, 8 in flight
+  tail-20k     the tail at a fixed load (issue 12): single get, open loop at
+  tail-40k     20,000 (50 s, 1M calls) or 40,000 calls/s (25 s, 1M calls) a run,
+               Rialto alternated with the floor (below); prints each round's
+               p99/p99.9/p99.99/max of both, the median of the rounds' p99.99
+               ratios against the 1.5x target, and Rialto's event-loop stalls
+               over 1 ms by cause, its own (task:*, gc:*) apart. Run only when
+               named in --scenarios; use --rounds 3 or more.
   get-open     single get, open loop at --rate calls/s against the native servers
                only, latency from the intended send time; NOT VALID when the rate
                was not sustained. Target: p99.99 < 1 ms at 50,000 calls/s.
@@ -114,6 +121,10 @@ Flags:
   --block-cache-mb N  Rialto's block cache (default 1024)
   --v8-flags FLAGS    V8 flags for the Rialto servers after the deployed ones
                       (src/runtime_flags.ts), e.g. --single-threaded-gc
+  --baseline DIR      a checkout of another commit (git worktree add DIR <commit>):
+                      every native server gets a twin "<name>@<commit>" run from it,
+                      alternated with it round by round (A B A B), and the paired
+                      throughput ratios are printed
   --cache-dir DIR     where the store, pools, binaries and logs live
                       (default \${TMPDIR:-/tmp}/rialto-bench)
   --tls               add the mutual-TLS twins (C load generator only); the PKI is
@@ -148,6 +159,7 @@ interface Flags {
   loadCpu: number;
   blockCacheMb: number;
   v8Flags: string;
+  baseline: string | null;
   cacheDir: string;
   compareClients: boolean;
   tls: boolean;
@@ -183,6 +195,7 @@ function parseFlags(args: string[]): Flags | null {
       "load-cpu": { type: "string", default: "1" },
       "block-cache-mb": { type: "string", default: "1024" },
       "v8-flags": { type: "string", default: "" },
+      baseline: { type: "string" },
       "cache-dir": { type: "string" },
       "compare-clients": { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
@@ -257,6 +270,7 @@ function parseFlags(args: string[]): Flags | null {
     loadCpu: int("load-cpu", 0),
     blockCacheMb: int("block-cache-mb", 8),
     v8Flags: values["v8-flags"] as string,
+    baseline: values.baseline ?? null,
     cacheDir: values["cache-dir"] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench`,
     compareClients: values["compare-clients"],
     tls: values.tls,
@@ -280,9 +294,31 @@ interface Scenario {
   readonly seconds: number;
   /** Which servers it runs against. */
   readonly kinds: readonly TargetKind[];
+  /** Open-loop calls/s; absent: --rate. */
+  readonly rate?: number;
+  /** Run only when --scenarios names it. */
+  readonly onRequest?: boolean;
 }
 
-const SCENARIO_IDS = ["get-c1", "get-c64", "batch-c8", "get-open"];
+const SCENARIO_IDS = ["get-c1", "get-c64", "batch-c8", "get-open", "tail-20k", "tail-40k"];
+/** Calls a tail run records: a p99.99 over 1M samples rests on 100 calls. */
+const TAIL_SAMPLES = 1_000_000;
+/** Issue 12's target: Rialto's p99.99 within this factor of the floor's. */
+const TAIL_TARGET_RATIO = 1.5;
+
+function tailScenario(rate: number): Scenario {
+  return {
+    id: `tail-${rate / 1000}k`,
+    label: `tail, open ${rate.toLocaleString("en-US")}/s`,
+    pool: "get",
+    mode: "open",
+    concurrency: 0,
+    seconds: TAIL_SAMPLES / rate,
+    kinds: ["native", "floor"],
+    rate,
+    onRequest: true,
+  };
+}
 
 function scenarios(flags: Flags): Scenario[] {
   const every = TARGET_KINDS;
@@ -323,8 +359,12 @@ function scenarios(flags: Flags): Scenario[] {
       seconds: 20,
       kinds: ["native", "floor"],
     },
+    tailScenario(20_000),
+    tailScenario(40_000),
   ];
-  return all.filter((s) => flags.scenarios === null || flags.scenarios.includes(s.id));
+  return all.filter((s) =>
+    flags.scenarios === null ? !s.onRequest : flags.scenarios.includes(s.id)
+  );
 }
 
 interface Pools {
@@ -342,6 +382,10 @@ interface Target {
   readonly workUs?: number;
   /** Mutual TLS with the static authorizer (the "+mTLS" twins). */
   readonly tls: boolean;
+  /** The checkout it runs from, when not this one (the --baseline twins). */
+  readonly checkout?: string;
+  /** The target it is the baseline twin of. */
+  readonly twinOf?: string;
 }
 
 /** What the load generator presents to a TLS server. */
@@ -372,14 +416,27 @@ async function commandText(argv: string[]): Promise<string> {
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-function chooseTargets(flags: Flags): { targets: Target[]; notes: string[] } {
+function chooseTargets(
+  flags: Flags,
+  baselineName: string | null,
+): { targets: Target[]; notes: string[] } {
   const targets: Target[] = [];
   const notes: string[] = [];
-  // Each Rialto target directly followed by its TLS twin: A A+mTLS B B+mTLS C.
+  // Each Rialto target directly followed by its TLS twin: A A+mTLS B B+mTLS C; with
+  // --baseline, each native one by the same server from the other checkout.
   const add = (target: Omit<Target, "tls">) => {
     targets.push({ ...target, tls: false });
     if (flags.tls && target.kind !== "bare") {
       targets.push({ ...target, name: `${target.name}+mTLS`, tls: true });
+    }
+    if (baselineName !== null && target.kind === "native") {
+      targets.push({
+        ...target,
+        name: `${target.name}@${baselineName}`,
+        tls: false,
+        checkout: flags.baseline!,
+        twinOf: target.name,
+      });
     }
   };
   for (const kind of flags.targets) {
@@ -392,7 +449,7 @@ function chooseTargets(flags: Flags): { targets: Target[]; notes: string[] } {
       add({ name, kind, workers: w });
     }
   }
-  const open = flags.scenarios === null || flags.scenarios.includes("get-open");
+  const open = scenarios(flags).some((s) => s.kinds.includes("floor"));
   if (open && flags.loadgen === "c") {
     for (const workUs of flags.floorWorkUs) {
       targets.push({ name: floorName(workUs), kind: "floor", workers: null, workUs, tls: false });
@@ -430,7 +487,7 @@ async function machineFacts(
       ? `${t.name} (scripts/loadgen/responder.c --work-us ${t.workUs}, get-open only)`
       : `${t.name} (rialto serve --transport ${t.kind}${
         t.workers === null ? "" : ` --workers ${t.workers}`
-      }${t.tls ? ", mutual TLS, static ACL" : ""})`;
+      }${t.tls ? ", mutual TLS, static ACL" : ""}${t.checkout ? `, from ${t.checkout}` : ""})`;
   return [
     `Rialto read benchmark, ${new Date().toISOString()}`,
     `machine   ${cores} cores (${model}), ${(mem.total / 2 ** 30).toFixed(0)} GiB RAM, ` +
@@ -614,7 +671,7 @@ function makeLoadgen(kind: LoadgenKind, cacheDir: string): Promise<Loadgen> {
 function loadSpec(
   server: PinnedServer & { readonly tls?: TlsClient | null },
   pools: Pools,
-  scenario: Pick<Scenario, "pool" | "mode" | "concurrency">,
+  scenario: Pick<Scenario, "pool" | "mode" | "concurrency" | "rate">,
   flags: Flags,
   seconds: number,
   warmup: number,
@@ -625,7 +682,7 @@ function loadSpec(
     pool: scenario.pool === "get" ? pools.get : pools.batch,
     mode: scenario.mode,
     concurrency: scenario.concurrency,
-    rate: flags.rate,
+    rate: scenario.rate ?? flags.rate,
     // Closed loop: never more connections than calls in flight (c=1 stays one call).
     connections: scenario.mode === "closed"
       ? Math.min(flags.connections, Math.max(1, scenario.concurrency))
@@ -677,13 +734,18 @@ function serverCommand(
       String(flags.batchKeys),
     ];
   }
-  return rialtoServeCommand(config, [
-    "--data-dir",
-    dataDir,
-    "--transport",
-    target.kind,
-    ...(target.workers === null ? [] : ["--workers", String(target.workers)]),
-  ], flags.v8Flags);
+  return rialtoServeCommand(
+    config,
+    [
+      "--data-dir",
+      dataDir,
+      "--transport",
+      target.kind,
+      ...(target.workers === null ? [] : ["--workers", String(target.workers)]),
+    ],
+    flags.v8Flags,
+    target.checkout,
+  );
 }
 
 async function startServers(
@@ -879,7 +941,10 @@ async function runTable(
   const serversOf = (s: Scenario) =>
     servers.filter((server) => s.kinds.includes(server.target.kind));
   const runs: Run[] = [];
-  /** Event-loop stalls during the open-loop runs, per Rialto server (warm-up included). */
+  /**
+   * Event-loop stalls during the open-loop runs (warm-up included), per
+   * `<scenario> / <server>` and per `<scenario> / <server> / <round>`.
+   */
   const stalls = new Map<string, Map<string, number>>();
   const started = performance.now();
   for (let round = 0; round < flags.rounds; round++) {
@@ -891,9 +956,17 @@ async function runTable(
         const before = account ? await stallCounts(server.adminPort!) : null;
         const { result, serverCpuSec } = await measure(server, loadgen, spec, flags.loadCpu);
         if (before !== null) {
-          const total = stalls.get(server.name) ?? new Map<string, number>();
-          addStalls(total, before, await stallCounts(server.adminPort!));
-          stalls.set(server.name, total);
+          const after = await stallCounts(server.adminPort!);
+          for (
+            const key of [
+              `${scenario.label} / ${server.name}`,
+              `${scenario.label} / ${server.name} / ${round}`,
+            ]
+          ) {
+            const total = stalls.get(key) ?? new Map<string, number>();
+            addStalls(total, before, after);
+            stalls.set(key, total);
+          }
         }
         runs.push({ scenario: scenario.label, target: server.name, round, result, serverCpuSec });
         const h = Histogram.fromJSON(result.latency);
@@ -931,6 +1004,22 @@ async function runTable(
   }
   for (const s of list) {
     for (const server of serversOf(s)) {
+      const base = server.target.twinOf;
+      if (base === undefined) continue;
+      const ratio = pairedRatio(runs, s.label, base, server.name);
+      const rates = (name: string) =>
+        runs.filter((r) => r.scenario === s.label && r.target === name)
+          .map((r) => Math.round(r.result.requestsPerSec).toLocaleString("en-US")).join(" / ");
+      console.log(
+        `${s.label}: ${base} (this build) / ${server.name} throughput ${
+          (ratio * 100).toFixed(0)
+        }% (median of paired rounds); per round ${base} ${rates(base)} req/s, ` +
+          `${server.name} ${rates(server.name)} req/s`,
+      );
+    }
+  }
+  for (const s of list) {
+    for (const server of serversOf(s)) {
       const plain = server.target.tls &&
         serversOf(s).find((p) =>
           !p.target.tls && p.target.kind === server.target.kind &&
@@ -952,8 +1041,10 @@ async function runTable(
   const floors = new Map(
     servers.filter((s) => s.target.kind === "floor").map((s) => [s.name, s.target.workUs ?? 0]),
   );
+  const rateOf = (label: string) => list.find((s) => s.label === label)?.rate ?? flags.rate;
   for (const r of rows) {
     if (!r.sendLag) continue;
+    const rate = rateOf(r.scenario);
     const p9999 = r.latency.percentile(99.99);
     const workUs = floors.get(r.target);
     if (workUs !== undefined) {
@@ -966,9 +1057,9 @@ async function runTable(
       );
       continue;
     }
-    const sustained = r.requestsPerSec >= SUSTAINED_SHARE * flags.rate && r.errors === 0 &&
+    const sustained = r.requestsPerSec >= SUSTAINED_SHARE * rate && r.errors === 0 &&
       r.cappedCalls === 0;
-    const account = stalls.get(r.target);
+    const account = stalls.get(`${r.scenario} / ${r.target}`);
     if (account !== undefined) {
       console.log(
         `${r.scenario} / ${r.target}: event-loop stalls over 1 ms during its runs (warm-up ` +
@@ -977,7 +1068,7 @@ async function runTable(
       );
     }
     console.log(
-      `${r.scenario} / ${r.target}: offered ${flags.rate}/s, achieved ` +
+      `${r.scenario} / ${r.target}: offered ${rate}/s, achieved ` +
         `${r.requestsPerSec.toFixed(0)}/s; latency counts from each call's intended send time; ` +
         `the generator's own send lag p99.9 ${micros(r.sendLag.percentile(99.9))} µs, max ` +
         `${micros(r.sendLag.maxNs)} µs (it polls when the next call is near, so its CPU ` +
@@ -997,7 +1088,7 @@ async function runTable(
     } else {
       const lateGenerator = r.sendLag.percentile(99.99) > OPEN_TARGET_P9999_NS / 2;
       console.log(
-        `  target p99.99 < ${micros(OPEN_TARGET_P9999_NS)} µs at ${flags.rate}/s: ` +
+        `  target p99.99 < ${micros(OPEN_TARGET_P9999_NS)} µs at ${rate}/s: ` +
           `${p9999 < OPEN_TARGET_P9999_NS ? "MET" : "NOT MET"} (p99.99 ${micros(p9999)} µs over ` +
           `${r.latency.count.toLocaleString("en-US")} calls)` +
           (lateGenerator
@@ -1007,6 +1098,10 @@ async function runTable(
             : ""),
       );
     }
+  }
+  for (const s of list.filter((s) => s.id.startsWith("tail-"))) {
+    const lines = tailReport(s, runs, servers, stalls, flags.rounds, s.seconds * flags.scale);
+    for (const line of lines) console.log(line);
   }
   for (const r of rows) {
     if (r.sendLag === null && r.clientCpu > 0.8) {
@@ -1024,6 +1119,80 @@ async function runTable(
         Deno.loadavg().map((n) => n.toFixed(2)).join(" ")
       }.`,
   );
+}
+
+/** Causes of Rialto's own: its periodic tasks and V8's collections of its garbage. */
+function ownStalls(account: ReadonlyMap<string, number> | undefined): number {
+  let own = 0;
+  for (const [cause, n] of account ?? []) {
+    if (cause.startsWith("task:") || cause.startsWith("gc:")) own += n;
+  }
+  return own;
+}
+
+/**
+ * Issue 12's measure for a tail scenario: per round, each Rialto server's p99, p99.9,
+ * p99.99 and max next to the floor's of the same round, the ratio of the p99.99s, their
+ * median against TAIL_TARGET_RATIO, and the server's stalls over 1 ms in that round.
+ */
+function tailReport(
+  scenario: Scenario,
+  runs: readonly Run[],
+  servers: readonly Server[],
+  stalls: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  rounds: number,
+  recordedSec: number,
+): string[] {
+  const floor = servers.find((s) => s.target.kind === "floor");
+  if (floor === undefined) {
+    return [`${scenario.label}: no floor to compare with (C load generator only)`];
+  }
+  const lines: string[] = [];
+  const runOf = (name: string, round: number) =>
+    runs.find((r) => r.scenario === scenario.label && r.target === name && r.round === round);
+  const pcts = (run: Run) => {
+    const h = Histogram.fromJSON(run.result.latency);
+    return `p99 ${micros(h.percentile(99))}, p99.9 ${micros(h.percentile(99.9))}, p99.99 ${
+      micros(h.percentile(99.99))
+    }, max ${micros(h.maxNs)} µs (${h.count.toLocaleString("en-US")} calls, ${
+      Math.round(run.result.requestsPerSec).toLocaleString("en-US")
+    }/s)`;
+  };
+  for (const server of servers.filter((s) => s.target.kind === "native")) {
+    const ratios: number[] = [];
+    let own = 0;
+    lines.push(
+      `${scenario.label}: ${server.name} against the floor (${floor.name}), round by round:`,
+    );
+    for (let round = 0; round < rounds; round++) {
+      const a = runOf(server.name, round);
+      const b = runOf(floor.name, round);
+      if (a === undefined || b === undefined) continue;
+      const ratio = Histogram.fromJSON(a.result.latency).percentile(99.99) /
+        Histogram.fromJSON(b.result.latency).percentile(99.99);
+      ratios.push(ratio);
+      const account = stalls.get(`${scenario.label} / ${server.name} / ${round}`);
+      own += ownStalls(account);
+      lines.push(
+        `  round ${round + 1}: ${server.name} ${pcts(a)}; floor ${pcts(b)}; p99.99 ratio ` +
+          `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(account ?? new Map())}`,
+      );
+    }
+    const m = median(ratios);
+    lines.push(
+      `  target p99.99 within ${TAIL_TARGET_RATIO}x of the floor's (median of ${ratios.length} ` +
+        `rounds, >= 3 needed): ${m.toFixed(2)}x, ${
+          ratios.length < 3 ? "TOO FEW ROUNDS" : m <= TAIL_TARGET_RATIO ? "MET" : "NOT MET"
+        }`,
+    );
+    lines.push(
+      `  target no stall over 1 ms of Rialto's own cause (task:*, gc:*): ${own} in ${ratios.length} ` +
+        `runs of ${recordedSec.toFixed(0)} s recorded each (plus warm-up), ${
+          own === 0 ? "MET" : "NOT MET"
+        }`,
+    );
+  }
+  return lines;
 }
 
 /** A difference in ns as signed µs. */
@@ -1150,7 +1319,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const loadgen = await makeLoadgen(flags.loadgen, cacheDir);
-  const { targets, notes } = chooseTargets(flags);
+  const baselineName = flags.baseline === null
+    ? null
+    : (await commandText(["git", "-C", flags.baseline, "rev-parse", "--short", "HEAD"])) ||
+      "baseline";
+  const { targets, notes } = chooseTargets(flags, baselineName);
   console.log(await machineFacts(flags, dataDir, loadgen, targets));
   for (const note of notes) console.log(`note      ${note}`);
   const tls = targets.some((t) => t.tls) ? await makeBenchTls() : null;

@@ -29,17 +29,19 @@ export function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+/** This checkout's root. */
+export const CHECKOUT = new URL("../../", import.meta.url).pathname;
 
 /**
- * `rialto serve` from this checkout on `config`, on free ports, plus `extra` flags, with
- * the V8 flags a deployed server starts with (src/runtime_flags.ts) and `v8Flags` after
- * them (e.g. "--single-threaded-gc", to measure one).
+ * `rialto serve` from a checkout (this one by default; another commit's, to compare) on
+ * `config`, on free ports, plus `extra` flags, with the V8 flags a deployed server starts
+ * with (src/runtime_flags.ts) and `v8Flags` after them (e.g. "--single-threaded-gc").
  */
 export function rialtoServeCommand(
   config: string,
   extra: readonly string[] = [],
   v8Flags = "",
+  checkout = CHECKOUT,
 ): string[] {
   const flags = [SERVER_V8_FLAGS, ...v8Flags.split(/[ ,]+/).filter(Boolean)].join(",");
   return [
@@ -48,7 +50,7 @@ export function rialtoServeCommand(
     "--allow-all",
     "--unstable-net",
     `--v8-flags=${flags}`,
-    MAIN,
+    `${checkout.replace(/\/?$/, "/")}src/main.ts`,
     "serve",
     "--config",
     config,
