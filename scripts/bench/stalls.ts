@@ -17,6 +17,17 @@ export async function stallCounts(adminPort: number): Promise<Map<string, number
   return counts;
 }
 
+/** V8 collections by type (rialto_gc_pause_seconds_count), e.g. MarkSweepCompact. */
+export async function gcCounts(adminPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const match = /^rialto_gc_pause_seconds_count\{type="([^"]+)"\} (\d+)$/.exec(line);
+    if (match) counts.set(`gc:${match[1]}`, Number(match[2]));
+  }
+  return counts;
+}
+
 /** `after - before`, added into `total`. */
 export function addStalls(
   total: Map<string, number>,
