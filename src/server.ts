@@ -214,10 +214,11 @@ export async function startServer(
   const discovery = Discovery.open(config);
   /** Stops everything started so far, in reverse order; databases last. */
   const stopAll = async (graceMs?: number) => {
-    // Withdraw first, so clients stop choosing this server while it drains.
+    // The tier's view reads through discovery: stop it first. Then withdraw, so clients
+    // stop choosing this server while it drains.
+    await tier?.close();
     await discovery.close();
     for (const timer of timers) clearInterval(timer);
-    await tier?.close();
     await transport?.close(graceMs);
     tls?.provider.close();
     await admin?.close();

@@ -14,6 +14,7 @@ import v4 from "../src/venice/schemas/MetadataResponseRecord/v4.avsc.json" with 
 import { createStoreVersion } from "../src/tools/store_create.ts";
 import { StoreToolError } from "../src/tools/errors.ts";
 import { storeDir } from "../src/tier/store_descriptor.ts";
+import { parseAnnouncement } from "../src/discovery/announcement.ts";
 import { makeStore, peopleStore, PERSON_VALUE_SCHEMA } from "./support/stores.ts";
 import { startTestServer, testConfig } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -230,6 +231,7 @@ Deno.test("the HTTP port answers every endpoint as Venice's server and router do
       serverD2Service: null,
     });
     assert.equal((await get(base, "/value_schema/nope/1")).status, 500);
+    assert.equal((await get(base, "/value_schema/")).status, 400);
     assert.equal((await get(base, "/value_schema/people/x")).status, 500);
     // POST is accepted like GET (RouterRequestHttpHandler does not check it for metadata).
     assert.equal((await get(base, "/metadata/people", "POST")).status, 200);
@@ -346,7 +348,7 @@ Deno.test("store descriptors are checked at load: each fault is refused with its
     );
     await create(2, '"string"', 2, 2);
     const file = JSON.parse(await Deno.readTextFile(`${storeDir(data, "people")}/store.json`));
-    assert.equal(file.currentVersion, 2);
+    assert.equal(file.currentVersion, 1, "a new version is not current until swapped");
     assert.deepEqual(
       [...Deno.readDirSync(`${storeDir(data, "people")}/value_schemas`)].map((e) => e.name).sort(),
       ["1.avsc", "2.avsc"],
@@ -412,5 +414,33 @@ Deno.test("the HTTP port is refused with TLS or an authorizer: it has neither", 
         e instanceof ConfigError &&
         /http\.port: The Venice-compatible HTTP port is plaintext/.test(e.message),
     );
+  }
+});
+
+Deno.test("a malformed announcement is skipped, so that it cannot break any node's metadata", () => {
+  const good = {
+    format: 1,
+    resource: "tier",
+    serverId: "h:1",
+    host: "h",
+    grpcPort: 1,
+    ready: true,
+    httpPort: 2,
+    versions: { people_v1: [0, 1] },
+    compressionStrategies: { people_v1: 3 },
+  };
+  assert.notEqual(parseAnnouncement(JSON.stringify(good)), null);
+  for (
+    const bad of [
+      { versions: { people_v1: [1.5] } },
+      { versions: { people_v1: 5 } },
+      { versions: [[0]] },
+      { httpPort: 70000 },
+      { httpPort: "2" },
+      { compressionStrategies: { people_v1: "0" } },
+      { compressionStrategies: { people_v1: 9 } },
+    ]
+  ) {
+    assert.equal(parseAnnouncement(JSON.stringify({ ...good, ...bad })), null, JSON.stringify(bad));
   }
 });

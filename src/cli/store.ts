@@ -311,7 +311,7 @@ async function inspect(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `rialto store ...`; returns the exit code. */
+/** `rialto store current-version STORE N`: the tier's version swap. */
 async function currentVersion(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -346,6 +346,7 @@ async function currentVersion(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `rialto store ...`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   const usage = subcommand === "create"

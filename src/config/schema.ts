@@ -115,7 +115,7 @@ const httpSchema = z.strictObject({
    * free port. Restart-only.
    */
   port: port.nullable().default(null),
-  /** How often this node reads the tier's announcements and current versions, in ms. */
+  /** How often this node reads the tier's announcements and current versions, in ms. Restart-only. */
   tierRefreshIntervalMs: positiveInt.default(1000),
 });
 
@@ -432,4 +432,5 @@ export const RESTART_ONLY_FIELDS: readonly string[] = [
   "admin.port",
   "http.host",
   "http.port",
+  "http.tierRefreshIntervalMs",
 ];

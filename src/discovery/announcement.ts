@@ -62,10 +62,31 @@ export function formatCurrentVersion(version: number): string {
 export function parseCurrentVersion(text: string): number | null {
   try {
     const value = JSON.parse(text)?.currentVersion;
-    return Number.isInteger(value) && value > 0 ? value : null;
+    return Number.isInteger(value) && value > 0 && value <= INT_MAX ? value : null;
   } catch {
     return null;
   }
+}
+
+/** Venice's version numbers and partition ids are Java ints. */
+const INT_MAX = 0x7fffffff;
+
+const isPartitionList = (v: unknown) =>
+  Array.isArray(v) && v.every((p) => Number.isInteger(p) && p >= 0 && p <= INT_MAX);
+
+/**
+ * The fields added after format 1 was first written, checked like the others: every node
+ * of a tier reads every announcement, so one malformed entry must not reach its answers.
+ */
+function validTierFields(a: Partial<Announcement>): boolean {
+  const port = a.httpPort;
+  const strategies = a.compressionStrategies;
+  return Object.values(a.versions ?? {}).every(isPartitionList) &&
+    (port === undefined || port === null ||
+      (Number.isInteger(port) && port > 0 && port <= 65535)) &&
+    (strategies === undefined ||
+      (typeof strategies === "object" && strategies !== null &&
+        Object.values(strategies).every((c) => Number.isInteger(c) && c >= 0 && c <= 3)));
 }
 
 /** Resource names and server ids become path segments; keep them to a safe alphabet. */
@@ -189,7 +210,8 @@ export function parseAnnouncement(text: string): Announcement | null {
     a === null || typeof a !== "object" || a.format !== ANNOUNCEMENT_FORMAT ||
     typeof a.resource !== "string" || typeof a.serverId !== "string" ||
     typeof a.host !== "string" || typeof a.grpcPort !== "number" ||
-    typeof a.ready !== "boolean" || typeof a.versions !== "object" || a.versions === null
+    typeof a.ready !== "boolean" || typeof a.versions !== "object" || a.versions === null ||
+    Array.isArray(a.versions) || !validTierFields(a)
   ) {
     return null;
   }

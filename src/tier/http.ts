@@ -179,6 +179,12 @@ function valueSchemas(source: TierSource, store: string): ReadonlyMap<number, st
 
 function valueSchema(source: TierSource, segments: string[]): Response {
   const store = segments[2] ?? "";
+  if (store === "") {
+    return text(
+      400,
+      "Resource name required, valid path should be : /value_schema/${storeName} or /value_schema/${storeName}/${valueSchemaId}",
+    );
+  }
   const schemas = valueSchemas(source, store);
   // The router's own failures here are exceptions it answers as 500 with the trace.
   if (schemas === null) {

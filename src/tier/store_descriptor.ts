@@ -13,7 +13,8 @@
  *
  * `rialto store create` writes it; for versions copied from a Venice server an operator
  * writes it by hand. `currentVersion` is where a tier starts: once
- * `rialto store current-version` has set one for the tier, that one wins. Every file is
+ * `rialto store current-version` has set one for the tier, that one wins. A new version
+ * never moves it (the nodes' copies would disagree): swaps go through current-version. Every file is
  * checked at load (JSON, Avro schema, ids, the superset id among the value schemas) and
  * a descriptor at fault is refused whole, with the file and the reason.
  */
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import avro from "avsc";
 import { z } from "zod";
 import { writeFileAtomic } from "../config/edit.ts";
+import { messageOf } from "../tools/errors.ts";
 
 export const DEFAULT_PARTITIONER_CLASS = "com.linkedin.venice.partitioner.DefaultVenicePartitioner";
 /**
@@ -35,16 +37,19 @@ const STORE_FILE = "store.json";
 const KEY_SCHEMA_FILE = "key_schema.avsc";
 const VALUE_SCHEMAS_DIR = "value_schemas";
 
+/** Venice's counts and ids are Java ints. */
+const javaInt = z.number().int().positive().max(0x7fffffff);
+
 const storeFileSchema = z.strictObject({
   store: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, "Expected a Venice store name"),
-  partitionCount: z.number().int().positive(),
+  partitionCount: javaInt,
   partitioner: z.strictObject({
     class: z.string().min(1),
     params: z.record(z.string(), z.string()).default({}),
   }).prefault({ class: DEFAULT_PARTITIONER_CLASS }),
-  currentVersion: z.number().int().positive().nullable().default(null),
-  batchGetLimit: z.number().int().positive().default(DEFAULT_BATCH_GET_LIMIT),
-  latestSupersetValueSchemaId: z.number().int().positive().nullable().default(null),
+  currentVersion: javaInt.nullable().default(null),
+  batchGetLimit: javaInt.default(DEFAULT_BATCH_GET_LIMIT),
+  latestSupersetValueSchemaId: javaInt.nullable().default(null),
 });
 
 export interface StoreDescriptor {
@@ -78,10 +83,6 @@ export function storesDir(dataDir: string): string {
 /** `<dataDir>/stores/<store>` */
 export function storeDir(dataDir: string, store: string): string {
   return join(storesDir(dataDir), store);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** A schema file's text as compact JSON, after checking it is an Avro schema. */
@@ -240,9 +241,9 @@ function sameSchema(a: string, b: string): boolean {
 }
 
 /**
- * Checks that the store's descriptor can take a new version and returns what writes it,
- * as a Venice push would leave the store: its current version becomes the newest, a new
- * value schema id is added. Refuses (StoreDescriptorError, nothing written) a key schema,
+ * Checks that the store's descriptor can take a new version and returns what writes it:
+ * a new store starts at that version, an existing one keeps its currentVersion (the swap
+ * is `rialto store current-version`'s), a new value schema id is added. Refuses (StoreDescriptorError, nothing written) a key schema,
  * a partition count or a schema under an existing id that differ from what the store has.
  * `rialto store create` checks before it builds and writes once the version is in place.
  */
@@ -303,7 +304,7 @@ async function writeStoreDescriptor(
         class: prior?.partitionerClass ?? DEFAULT_PARTITIONER_CLASS,
         params: prior?.partitionerParams ?? {},
       },
-      currentVersion: Math.max(update.version, prior?.currentVersion ?? 0),
+      currentVersion: prior === null ? update.version : prior.currentVersion,
       batchGetLimit: prior?.batchGetLimit ?? DEFAULT_BATCH_GET_LIMIT,
       latestSupersetValueSchemaId: prior?.latestSupersetValueSchemaId ?? null,
     }),

@@ -53,7 +53,7 @@ export interface TierState {
   readonly announcements: readonly Announcement[];
   /** The current version set for the tier, if any. */
   readonly tierCurrentVersion: number | undefined;
-  /** The scheme of routing URLs (`http.scheme`). */
+  /** The scheme of routing URLs (the HTTP port is plaintext: "http"). */
   readonly scheme: string;
 }
 
@@ -131,6 +131,19 @@ export function storeMetadata(descriptor: StoreDescriptor, tier: TierState): Sto
   if (compressionStrategy === undefined) {
     return { ok: false, reason: `No live node holds version ${resource}, the current version` };
   }
+  // A node holding a partition past the descriptor's count means the descriptor does not
+  // describe this version (Venice lets a version's count differ): clients would send keys
+  // to the wrong partitions, so no metadata rather than wrong metadata.
+  const beyond = holders.flatMap((a) => a.versions[resource] ?? [])
+    .filter((p) => p >= descriptor.partitionCount);
+  if (beyond.length > 0) {
+    return {
+      ok: false,
+      reason: `Version ${resource} has partition ${
+        Math.max(...beyond)
+      }, beyond the store descriptor's partitionCount ${descriptor.partitionCount}`,
+    };
+  }
   const routingInfo = routing(resource, descriptor.partitionCount, holders, tier.scheme);
   const helixGroupInfo: Record<string, number> = {};
   for (const urls of routingInfo) for (const url of urls) helixGroupInfo[url] = 0;
@@ -155,7 +168,12 @@ export function storeMetadata(descriptor: StoreDescriptor, tier: TierState): Sto
     batchGetLimit: descriptor.batchGetLimit,
     externalStorageReadMode: 0,
   };
-  const body: Buffer = recordType.toBuffer(record);
+  let body: Buffer;
+  try {
+    body = recordType.toBuffer(record);
+  } catch (error) {
+    return { ok: false, reason: `Cannot encode the metadata: ${(error as Error).message}` };
+  }
   return {
     ok: true,
     body: new Uint8Array(body),
