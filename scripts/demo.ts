@@ -7,6 +7,7 @@
 import { createStoreVersion } from "../src/tools/store_create.ts";
 import { setupLogging } from "../src/log.ts";
 import { SERVER_V8_FLAGS } from "../src/runtime_flags.ts";
+import { pathExists } from "../src/path_exists.ts";
 
 const DATA_DIR = "./data";
 const STORE = "people";
@@ -25,17 +26,8 @@ const VALUE_SCHEMA = JSON.stringify({
   ],
 });
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function buildDemoStore(): Promise<void> {
-  if (await exists(`${DATA_DIR}/rocksdb/${STORE}_v${VERSION}`)) return;
+  if (await pathExists(`${DATA_DIR}/rocksdb/${STORE}_v${VERSION}`)) return;
   const input = await Deno.makeTempFile({ suffix: ".jsonl" });
   try {
     const lines: string[] = [];

@@ -291,11 +291,10 @@ export async function startServer(
     if (config.http.port !== null) {
       tier = await startTier(() => config, {
         discovery,
-        dictionary: (resource) => {
+        localDictionary: (resource) => {
           const version = registry.lookup(resource);
-          return version && version.servedPartitions().length > 0
-            ? version.settings.compressionDictionary
-            : null;
+          const held = version !== undefined && version.servedPartitions().length > 0;
+          return { held, dictionary: held ? version.settings.compressionDictionary : null };
         },
       });
     }

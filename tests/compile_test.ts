@@ -11,6 +11,7 @@ import { keyBytes } from "./support/read_fixture.ts";
 import { defaultVenicePartition } from "../src/venice/partitioner.ts";
 import { DenortUnavailableError, findBaseRuntime, type Target } from "../scripts/compile.ts";
 import { REPO_ROOT, runRialto, startServe } from "./support/serve_process.ts";
+import { pathExists } from "../src/path_exists.ts";
 
 const COMPILE_SCRIPT = `${REPO_ROOT}scripts/compile.ts`;
 const HOST_TARGET = Deno.build.target as Target;
@@ -35,15 +36,6 @@ async function runCompile(args: string[], denortBin: string | undefined) {
     stderr: new TextDecoder().decode(out.stderr),
     seconds: (performance.now() - started) / 1000,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The librocksdb file a running process has mapped (Linux), resolved to its real path. */
@@ -84,7 +76,7 @@ Deno.test({
       assert.match(r.stderr, /DENORT_BIN is not set and /);
       assert.match(r.stderr, /Set DENORT_BIN to a denort/);
       assert.ok(r.seconds < 30, `it took ${r.seconds.toFixed(1)} s`);
-      assert.equal(await exists(output), false);
+      assert.equal(await pathExists(output), false);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -108,7 +100,7 @@ Deno.test("compile refuses a DENORT_BIN that is not a denort for the target", as
       assert.match(r.stderr, message);
       assert.ok(r.seconds < 30, `it took ${r.seconds.toFixed(1)} s`);
     }));
-    assert.equal(await exists(output), false);
+    assert.equal(await pathExists(output), false);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -164,7 +156,7 @@ Deno.test({
           "--no-progress",
         ], { command: [binary] });
         assert.equal(r.code, 0, r.stderr);
-        assert.ok(await exists(`${dataDir}/rocksdb/people_v1/people_v1_0`));
+        assert.ok(await pathExists(`${dataDir}/rocksdb/people_v1/people_v1_0`));
       });
 
       await t.step("serve answers a get, with the same librocksdb as deno run", async () => {

@@ -28,7 +28,7 @@ const DEFAULTS = {
     tls: { enabled: false, certFile: null, keyFile: null, caFile: null, principal: "subject-cn" },
   },
   admin: { host: "127.0.0.1", port: 7071 },
-  http: { host: "0.0.0.0", port: null, tierRefreshIntervalMs: 1000 },
+  http: { host: null, port: null, tierRefreshIntervalMs: 1000 },
   storage: {
     rocksdbLibrary: null,
     blockCacheBytes: 268435456,

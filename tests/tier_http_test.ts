@@ -14,6 +14,7 @@ import v4 from "../src/venice/schemas/MetadataResponseRecord/v4.avsc.json" with 
 import { createStoreVersion } from "../src/tools/store_create.ts";
 import { StoreToolError } from "../src/tools/errors.ts";
 import { storeDir } from "../src/tier/store_descriptor.ts";
+import { CurrentVersionError, setTierCurrentVersion } from "../src/tier/current_version.ts";
 import { parseAnnouncement } from "../src/discovery/announcement.ts";
 import { makeStore, peopleStore, PERSON_VALUE_SCHEMA } from "./support/stores.ts";
 import { startTestServer, testConfig } from "./support/server.ts";
@@ -217,7 +218,21 @@ Deno.test("the HTTP port answers every endpoint as Venice's server and router do
       assert.equal(a.status, status, `${method} ${path}: ${a.text}`);
       assert.equal(a.headers.get("content-type"), contentType, `${method} ${path}`);
       assert.equal(a.text, body, `${method} ${path}`);
+      // The server's answers carry OutboundHttpWrapperHandler's headers, the router's none.
+      const router = /^\/(value_schema|discover_cluster)/.test(path);
+      assert.equal(a.headers.has("x-venice-schema-id"), !router, `${method} ${path}`);
     }
+    // The router prints a schema id as the path has it; it matches its endpoints exactly,
+    // where the server's actions ignore case.
+    assert.equal(
+      (await get(base, "/value_schema/people/+09")).text,
+      "Value schema doesn't exist for schema id: +09 of store: people",
+    );
+    assert.equal((await get(base, "/HEALTH")).text, "OK");
+    assert.equal(
+      (await get(base, "/Discover_Cluster/people")).text,
+      `${ACTIONS} Cannot support action: Discover_Cluster`,
+    );
     const unknown = await get(base, "/discover_cluster/nope");
     assert.equal(unknown.status, 404);
     assert.deepEqual(JSON.parse(unknown.text), {
@@ -363,7 +378,7 @@ Deno.test("in store mode a store's metadata lists only the nodes that announce t
   try {
     const both = `${root}/both`;
     const ordersOnly = `${root}/orders-only`;
-    await makeStore(both, peopleStore("people", 1, 2, 10));
+    await makeStore(both, { ...peopleStore("people", 1, 2, 10), compression: "ZSTD_WITH_DICT" });
     await makeStore(both, peopleStore("orders", 3, 2, 10));
     await makeStore(ordersOnly, peopleStore("orders", 3, 2, 10));
     // The second node knows of people (its descriptor) but holds none of it.
@@ -396,6 +411,97 @@ Deno.test("in store mode a store's metadata lists only the nodes that announce t
     // Asked of either node, people lists only the node that announces people.
     for (const node of [a, b]) {
       assert.deepEqual(await routing(node, "people"), { "0": [urlOf(a)], "1": [urlOf(a)] });
+    }
+    // A Fast Client asks its D2 node for the dictionary, not a holder: b, which holds no
+    // people, answers with a's, fetched from a; asked as a forward, it answers from its own.
+    const dictionary = a.server.registry.lookup("people_v1")!.settings.compressionDictionary!;
+    const fromB = await get(urlOf(b), "/dictionary/people/1");
+    assert.equal(fromB.status, 200, fromB.text);
+    assert.deepEqual(fromB.body, dictionary);
+    const forwarded = await fetch(`${urlOf(b)}/dictionary/people/1`, {
+      headers: { "x-rialto-forwarded": "1" },
+    });
+    assert.equal(forwarded.status, 404);
+    await forwarded.body?.cancel();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the current version: the tier's (current-version, embedded backend), else the descriptor's, else the newest served whole", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const data = `${root}/data`;
+    await makeStore(data, peopleStore("people", 1, 2, 10));
+    await makeStore(data, peopleStore("people", 2, 2, 10));
+    // A descriptor an operator wrote for copied versions, naming none current.
+    const storePath = `${storeDir(data, "people")}/store.json`;
+    const file = JSON.parse(await Deno.readTextFile(storePath));
+    assert.equal(file.currentVersion, 1);
+    await Deno.writeTextFile(storePath, JSON.stringify({ ...file, currentVersion: null }));
+    const patch = {
+      http: { host: "127.0.0.1", port: 0, tierRefreshIntervalMs: 100 },
+      discovery: { advertiseHost: "127.0.0.1", embedded: { dir: `${root}/announcements` } },
+    };
+    await using node = await startTestServer(data, patch);
+    const base = `http://127.0.0.1:${node.server.httpPort}`;
+    const current = async () => {
+      const answer = await get(base, "/metadata/people");
+      if (answer.status !== 200) return answer.text; // until the node reads its own announcement
+      const record = decodeMetadata(answer.body);
+      assert.deepEqual(record.versions, [1, 2]);
+      return record.versionMetadata.currentVersion;
+    };
+    await waitFor("the newest version served whole", async () => await current() === 2);
+    // The descriptor's, once it names one.
+    await Deno.writeTextFile(storePath, JSON.stringify({ ...file, currentVersion: 1 }));
+    await waitFor("the descriptor's current version", async () => await current() === 1);
+    // The tier's wins over both, and a swap to a version no node serves is refused.
+    const config = testConfig(data, patch);
+    const swapped = await setTierCurrentVersion(config, "people", 2);
+    assert.deepEqual(swapped, { store: "people", version: 2, previous: null, nodes: 1 });
+    await waitFor("the tier's current version", async () => await current() === 2);
+    await assert.rejects(
+      setTierCurrentVersion(config, "people", 3),
+      (e: Error) =>
+        e instanceof CurrentVersionError &&
+        /no live node serves partitions 0, 1 of 2/.test(e.message),
+    );
+    assert.equal(await current(), 2);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("mid-way through a discovery-mode switch, a store's metadata routes to nodes in either mode", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dataA = `${root}/a`;
+    const dataB = `${root}/b`;
+    await makeStore(dataA, peopleStore("orders", 3, 2, 10));
+    await makeStore(dataB, peopleStore("orders", 3, 2, 10));
+    const patch = (mode: string) => ({
+      http: { host: "127.0.0.1", port: 0, tierRefreshIntervalMs: 100 },
+      discovery: {
+        mode,
+        clusterName: "east",
+        advertiseHost: "127.0.0.1",
+        embedded: { dir: `${root}/announcements` },
+      },
+    });
+    // a already switched to store mode (announced as "orders"), b not yet ("east").
+    await using a = await startTestServer(dataA, patch("store"));
+    await using b = await startTestServer(dataB, patch("cluster"));
+    const urlOf = (n: typeof a) => `http://127.0.0.1:${n.server.httpPort}`;
+    for (const node of [a, b]) {
+      let routing: Record<string, string[]> = {};
+      await waitFor("both nodes in the orders metadata", async () => {
+        const answer = await get(urlOf(node), "/metadata/orders");
+        assert.equal(answer.status, 200, answer.text);
+        routing = decodeMetadata(answer.body).routingInfo;
+        return routing["0"].length === 2;
+      });
+      assert.deepEqual(routing["1"].sort(), [urlOf(a), urlOf(b)].sort());
     }
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -107,8 +107,8 @@ const adminSchema = z.strictObject({
 });
 
 const httpSchema = z.strictObject({
-  /** Address the Venice-compatible HTTP port binds. Restart-only. */
-  host: z.string().min(1).default("0.0.0.0"),
+  /** Address the Venice-compatible HTTP port binds; null: grpc.host's. Restart-only. */
+  host: z.string().min(1).nullable().default(null),
   /**
    * The Venice-compatible HTTP port a Fast Client bootstraps from (/metadata,
    * /dictionary, /health, /discover_cluster, /value_schema); null: not served. 0 picks a

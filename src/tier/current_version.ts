@@ -8,8 +8,10 @@
  * some partition of which no live, ready node serves.
  */
 import type { RialtoConfig } from "../config/schema.ts";
-import { createBackend } from "../discovery/mod.ts";
+import { type Announcement, createBackend } from "../discovery/mod.ts";
 import { ZooKeeperBackend } from "../discovery/zookeeper.ts";
+import { resourceNameOf } from "../storage/layout.ts";
+import { holdersOfStore, resourcesOfStore } from "./holders.ts";
 import { readStoreDescriptor } from "./store_descriptor.ts";
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -47,10 +49,17 @@ export async function setTierCurrentVersion(
         `Cannot reach ZooKeeper at ${backend.target} within ${CONNECT_TIMEOUT_MS} ms`,
       );
     }
-    const d = config.discovery;
-    const resource = `${store}_v${version}`;
-    const holders = (await backend.list(d.mode === "cluster" ? d.clusterName : store))
-      .filter((a) => a.ready && typeof a.httpPort === "number" && a.versions[resource]);
+    const resource = resourceNameOf(store, version);
+    const listed = new Map<string, Announcement[]>();
+    for (const name of resourcesOfStore(config.discovery.clusterName, store)) {
+      listed.set(name, (await backend.list(name)).filter((a) => a.ready));
+    }
+    const holders = holdersOfStore(
+      (name) => listed.get(name) ?? [],
+      config.discovery.clusterName,
+      store,
+    )
+      .filter((a) => typeof a.httpPort === "number" && a.versions[resource]);
     const served = new Set(holders.flatMap((a) => a.versions[resource]));
     const missing = Array.from({ length: descriptor.partitionCount }, (_, p) => p)
       .filter((p) => !served.has(p));

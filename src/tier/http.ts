@@ -28,6 +28,8 @@ import {
   type TierState,
 } from "./store_metadata.ts";
 import type { StoreDescriptor } from "./store_descriptor.ts";
+import { DictionaryUnavailable, FORWARDED_HEADER } from "./dictionaries.ts";
+import { resourceNameOf } from "../storage/layout.ts";
 
 const log = logger("tier-http");
 
@@ -42,10 +44,11 @@ export interface TierSource {
   /** The tier as it stands for `store`. */
   tierState(store: string): TierState;
   /**
-   * The ZSTD dictionary of a store version this node holds; null when it holds the
-   * version without one or does not hold it.
+   * The ZSTD dictionary of a store version, from this node or (unless `forwarded`, a
+   * request another node forwarded) from a node that holds it; null when there is none.
+   * Rejects with DictionaryUnavailable when the holders cannot be reached.
    */
-  dictionary(resource: string): Uint8Array | null;
+  dictionary(resource: string, forwarded: boolean): Promise<Uint8Array | null>;
 }
 
 /** QueryAction of a Venice server, in its declaration order (the error texts list them). */
@@ -82,6 +85,13 @@ function serverHeaders(contentType: string, schemaId = -1): Headers {
 /** An HttpShortcutResponse: status and a text/plain message. */
 function text(status: number, message: string, close = false): Response {
   const headers = serverHeaders("text/plain");
+  if (close) headers.set("connection", "close");
+  return new Response(encoder.encode(message), { status, headers });
+}
+
+/** The router's NettyUtils.setupResponseAndFlush: a text/plain body, no Venice headers. */
+function routerText(status: number, message: string, close = false): Response {
+  const headers = new Headers({ "content-type": "text/plain" });
   if (close) headers.set("connection", "close");
   return new Response(encoder.encode(message), { status, headers });
 }
@@ -132,12 +142,24 @@ function metadata(source: TierSource, path: string, parts: string[]): Response {
   });
 }
 
-function dictionary(source: TierSource, path: string, parts: string[]): Response {
+async function dictionary(
+  source: TierSource,
+  request: Request,
+  path: string,
+  parts: string[],
+): Promise<Response> {
   if (parts.length !== 4) return text(400, `Not a valid request for a DICTIONARY action: ${path}`);
   const version = parseJavaInt(parts[3]);
   // Venice's NumberFormatException escapes to exceptionCaught: 500 and the channel closed.
   if (version === null) return text(500, `For input string: "${parts[3]}"`, true);
-  const found = source.dictionary(`${parts[2]}_v${version}`);
+  const resource = resourceNameOf(parts[2], version);
+  let found: Uint8Array | null;
+  try {
+    found = await source.dictionary(resource, request.headers.has(FORWARDED_HEADER));
+  } catch (error) {
+    if (!(error instanceof DictionaryUnavailable)) throw error;
+    return text(500, error.message);
+  }
   return new Response(found === null ? new Uint8Array() : new Uint8Array(found), {
     status: found === null ? 404 : 200,
     headers: serverHeaders("application/octet-stream"),
@@ -152,7 +174,7 @@ function knownStore(source: TierSource, store: string): boolean {
 function discoverCluster(source: TierSource, url: URL, segments: string[]): Response {
   const store = segments[2] || url.searchParams.get("store_name") || "";
   if (store === "") {
-    return text(
+    return routerText(
       400,
       "Resource name required, valid path should be : /discover_cluster/${storeName} or /discover_cluster?store_name=${storeName}",
     );
@@ -180,7 +202,7 @@ function valueSchemas(source: TierSource, store: string): ReadonlyMap<number, st
 function valueSchema(source: TierSource, segments: string[]): Response {
   const store = segments[2] ?? "";
   if (store === "") {
-    return text(
+    return routerText(
       400,
       "Resource name required, valid path should be : /value_schema/${storeName} or /value_schema/${storeName}/${valueSchemaId}",
     );
@@ -188,7 +210,7 @@ function valueSchema(source: TierSource, segments: string[]): Response {
   const schemas = valueSchemas(source, store);
   // The router's own failures here are exceptions it answers as 500 with the trace.
   if (schemas === null) {
-    return text(
+    return routerText(
       500,
       `com.linkedin.venice.exceptions.VeniceNoStoreException: Store: ${store} does not exist.`,
       true,
@@ -211,11 +233,19 @@ function valueSchema(source: TierSource, segments: string[]): Response {
   }
   const id = parseJavaInt(segments[3]);
   if (id === null) {
-    return text(500, `java.lang.NumberFormatException: For input string: "${segments[3]}"`, true);
+    return routerText(
+      500,
+      `java.lang.NumberFormatException: For input string: "${segments[3]}"`,
+      true,
+    );
   }
   const schemaStr = schemas.get(id);
   if (schemaStr === undefined) {
-    return text(404, `Value schema doesn't exist for schema id: ${id} of store: ${store}`);
+    // The router prints the id as the path has it, before parsing.
+    return routerText(
+      404,
+      `Value schema doesn't exist for schema id: ${segments[3]} of store: ${store}`,
+    );
   }
   return json(200, {
     ...controllerResponse(source.clusterName, store),
@@ -225,17 +255,24 @@ function valueSchema(source: TierSource, segments: string[]): Response {
   });
 }
 
-/** One request, answered as Venice's server or router answers it. */
-export function answerTierRequest(source: TierSource, request: Request): Response {
+/**
+ * One request, answered as Venice's server or router answers it. Paths are as WHATWG URL
+ * parsing leaves them (Deno normalizes `.`/`..` segments; Venice's java.net.URI does not).
+ */
+export function answerTierRequest(
+  source: TierSource,
+  request: Request,
+): Response | Promise<Response> {
   const url = new URL(request.url);
   // RouterRequestHttpHandler splits the raw (undecoded) path with the query appended.
   const target = url.pathname + url.search;
   if (request.method !== "GET" && request.method !== "POST") {
     return text(400, `${ACTIONS_TEXT} Cannot parse request for: ${target}`);
   }
-  // The router's endpoints parse the path alone (the query holds parameters there).
+  // The router's endpoints parse the path alone (the query holds parameters there), and
+  // match their names exactly (RouterResourceType's map); the server's ignore case.
   const pathParts = splitParts(url.pathname);
-  switch (pathParts[1]?.toLowerCase()) {
+  switch (pathParts[1]) {
     case "discover_cluster":
       return discoverCluster(source, url, pathParts);
     case "value_schema":
@@ -250,7 +287,7 @@ export function answerTierRequest(source: TierSource, request: Request): Respons
     case "metadata":
       return metadata(source, url.pathname, parts);
     case "dictionary":
-      return dictionary(source, url.pathname, parts);
+      return dictionary(source, request, url.pathname, parts);
   }
   if ((SERVER_ACTIONS as readonly string[]).includes(action)) {
     return text(

@@ -15,6 +15,9 @@ import { logger } from "../log.ts";
 import { serveTierHttp, type TierHttpServer, type TierSource } from "./http.ts";
 import { readStoreDescriptors, type StoreDescriptors } from "./store_descriptor.ts";
 import { TierView, type TierViewStatus } from "./tier_view.ts";
+import { DictionaryFetcher } from "./dictionaries.ts";
+import { holdersOfStore, resourcesOfStore } from "./holders.ts";
+import { parseResourceName } from "../storage/layout.ts";
 
 const log = logger("tier");
 
@@ -35,8 +38,13 @@ export interface Tier {
 
 export interface TierDependencies {
   readonly discovery: Discovery;
-  /** The ZSTD dictionary of a version this node serves; null otherwise. */
-  dictionary(resource: string): Uint8Array | null;
+  /**
+   * Whether this node serves `resource` (some partition of it), and its ZSTD dictionary
+   * when it has one.
+   */
+  localDictionary(
+    resource: string,
+  ): { readonly held: boolean; readonly dictionary: Uint8Array | null };
 }
 
 export async function startTier(
@@ -45,7 +53,7 @@ export async function startTier(
 ): Promise<Tier> {
   const initial = config();
   let descriptors: StoreDescriptors = { stores: new Map(), refused: [] };
-  const rescan = async () => {
+  const scan = async () => {
     const before = new Map(descriptors.refused.map((r) => [r.store, r.reason]));
     descriptors = await readStoreDescriptors(initial.dataDir);
     for (const { store, reason } of descriptors.refused) {
@@ -56,16 +64,29 @@ export async function startTier(
       });
     }
   };
+  // One scan at a time, so that an older read never replaces a newer one.
+  let scanning: Promise<void> = Promise.resolve();
+  const rescan = () => scanning = scanning.catch(() => {}).then(scan);
   await rescan();
-  /** The resource a store is announced under in the current discovery mode. */
-  const resourceOf = (store: string) => {
-    const d = config().discovery;
-    return d.mode === "cluster" ? d.clusterName : store;
-  };
   const view = new TierView(
     deps.discovery,
-    () => [...descriptors.stores.keys()].map(resourceOf),
+    () =>
+      [...descriptors.stores.keys()].flatMap((store) =>
+        resourcesOfStore(config().discovery.clusterName, store)
+      ),
   );
+  const holders = (store: string) => {
+    const snapshot = view.snapshot().announcements;
+    return holdersOfStore(
+      (resource) => snapshot.get(resource) ?? [],
+      config().discovery.clusterName,
+      store,
+    );
+  };
+  const dictionaries = new DictionaryFetcher(deps.localDictionary, (resource) => {
+    const store = parseResourceName(resource)?.store;
+    return store === undefined ? [] : holders(store);
+  });
   const source: TierSource = {
     get clusterName() {
       return config().discovery.clusterName;
@@ -75,19 +96,20 @@ export async function startTier(
       return d.backend === "zookeeper" ? d.zookeeper.connect : null;
     },
     descriptor: (store) => descriptors.stores.get(store),
-    tierState: (store) => {
-      const snapshot = view.snapshot();
-      return {
-        announcements: snapshot.announcements.get(resourceOf(store)) ?? [],
-        tierCurrentVersion: snapshot.currentVersions.get(store),
-        scheme: "http",
-      };
-    },
-    dictionary: deps.dictionary,
+    tierState: (store) => ({
+      announcements: holders(store),
+      tierCurrentVersion: view.snapshot().currentVersions.get(store),
+      scheme: "http",
+    }),
+    dictionary: (resource, forwarded) => dictionaries.get(resource, forwarded),
   };
   let http: TierHttpServer | undefined;
   try {
-    http = await serveTierHttp(initial.http.host, initial.http.port ?? 0, source);
+    http = await serveTierHttp(
+      initial.http.host ?? initial.grpc.host,
+      initial.http.port ?? 0,
+      source,
+    );
     await view.start(initial.http.tierRefreshIntervalMs);
   } catch (error) {
     await http?.close();

@@ -18,11 +18,12 @@
  * checked at load (JSON, Avro schema, ids, the superset id among the value schemas) and
  * a descriptor at fault is refused whole, with the file and the reason.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import avro from "avsc";
 import { z } from "zod";
 import { writeFileAtomic } from "../config/edit.ts";
 import { messageOf } from "../tools/errors.ts";
+import { pathExists } from "../path_exists.ts";
 
 export const DEFAULT_PARTITIONER_CLASS = "com.linkedin.venice.partitioner.DefaultVenicePartitioner";
 /**
@@ -281,7 +282,33 @@ export async function prepareStoreDescriptor(
   return () => writeStoreDescriptor(dir, update, prior);
 }
 
+/**
+ * Writes the descriptor so that a reader (the tier's rescan) never sees half of it: a new
+ * store is built in a hidden folder beside the others and renamed into place; an existing
+ * one gets its new schema file before the store.json that may name it.
+ */
 async function writeStoreDescriptor(
+  dir: string,
+  update: StoreDescriptorUpdate,
+  prior: StoreDescriptor | null,
+): Promise<void> {
+  if (prior === null && !await pathExists(dir)) {
+    const building = join(dirname(dir), `.${update.store}.new-${Deno.pid}`);
+    await Deno.remove(building, { recursive: true }).catch(() => {});
+    try {
+      await writeStoreFiles(building, update, null);
+      await Deno.rename(building, dir);
+      return;
+    } catch (error) {
+      await Deno.remove(building, { recursive: true }).catch(() => {});
+      // Another writer made the store meanwhile: write in place, as for a folder left over.
+      if (!await pathExists(dir)) throw error;
+    }
+  }
+  await writeStoreFiles(dir, update, prior);
+}
+
+async function writeStoreFiles(
   dir: string,
   update: StoreDescriptorUpdate,
   prior: StoreDescriptor | null,

@@ -25,6 +25,7 @@ import v1 from "../venice/schemas/MetadataResponseRecord/v1.avsc.json" with { ty
 import v2 from "../venice/schemas/MetadataResponseRecord/v2.avsc.json" with { type: "json" };
 import v3 from "../venice/schemas/MetadataResponseRecord/v3.avsc.json" with { type: "json" };
 import v4 from "../venice/schemas/MetadataResponseRecord/v4.avsc.json" with { type: "json" };
+import { resourceNameOf } from "../storage/layout.ts";
 import { KEY_SCHEMA_ID, type StoreDescriptor } from "./store_descriptor.ts";
 
 /** `"venice_system_store_" + AvroProtocolDefinition.SERVER_METADATA_RESPONSE.name()`. */
@@ -49,7 +50,7 @@ export type StoreMetadataResult =
   | { readonly ok: false; readonly reason: string };
 
 export interface TierState {
-  /** The live, ready announcements that may hold the store (its resource's). */
+  /** The live, ready announcements that hold the store, one per node (holders.ts). */
   readonly announcements: readonly Announcement[];
   /** The current version set for the tier, if any. */
   readonly tierCurrentVersion: number | undefined;
@@ -105,7 +106,12 @@ function currentVersionOf(
   if (tier.tierCurrentVersion !== undefined) return tier.tierCurrentVersion;
   if (descriptor.currentVersion !== null) return descriptor.currentVersion;
   const whole = [...byVersion].filter(([version, holders]) =>
-    routing(`${descriptor.store}_v${version}`, descriptor.partitionCount, holders, tier.scheme)
+    routing(
+      resourceNameOf(descriptor.store, version),
+      descriptor.partitionCount,
+      holders,
+      tier.scheme,
+    )
       .every((urls) => urls.length > 0)
   );
   return whole.length === 0 ? null : Math.max(...whole.map(([version]) => version));
@@ -123,7 +129,7 @@ export function storeMetadata(descriptor: StoreDescriptor, tier: TierState): Sto
         `No valid store version available to read for store: ${store}. Please push data to the store before consuming`,
     };
   }
-  const resource = `${store}_v${current}`;
+  const resource = resourceNameOf(store, current);
   const holders = byVersion.get(current) ?? [];
   const compressionStrategy = holders
     .map((a) => a.compressionStrategies?.[resource])

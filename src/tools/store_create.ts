@@ -52,6 +52,7 @@ import { prepareStoreDescriptor, StoreDescriptorError } from "../tier/store_desc
 import { DictionarySampler, trainDictionary } from "./dictionary.ts";
 import { DuplicateKeyError, InputLineError, messageOf, StoreToolError } from "./errors.ts";
 import { type InputLine, readLines } from "./jsonl.ts";
+import { pathExists } from "../path_exists.ts";
 
 /** Entries buffered per partition before a batch write. */
 const BATCH_ENTRIES = 4096;
@@ -183,16 +184,6 @@ function checkOptions(options: CreateStoreVersionOptions): Settings {
     keyType: parseSchema(options.keySchema, "Key schema"),
     valueType: parseSchema(options.valueSchema, "Value schema"),
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 function randomSuffix(): string {
@@ -345,7 +336,7 @@ export async function createStoreVersion(
   const { resource } = settings;
   const { dataDir, input } = options;
   const target = versionDir(dataDir, resource);
-  if (await exists(target)) {
+  if (await pathExists(target)) {
     throw new StoreToolError(`Store version "${resource}" already exists at "${target}"`);
   }
   let totalBytes: number;
@@ -417,7 +408,7 @@ export async function createStoreVersion(
         chunked: settings.chunked,
       }),
     );
-    if (await exists(target)) {
+    if (await pathExists(target)) {
       throw new StoreToolError(`Store version "${resource}" already exists at "${target}"`);
     }
     await Deno.rename(temp, target);

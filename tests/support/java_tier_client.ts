@@ -41,8 +41,11 @@ const JARS: readonly (readonly [jar: string, aptPackage: string])[] = [
   ["zstd-jni.jar", "libzstd-jni-java"],
 ];
 
-/** zstd-jni's native half, which the jar loads by name from the library path. */
-const ZSTD_JNI_NATIVE = "/usr/lib/x86_64-linux-gnu/libzstd-jni.so";
+/**
+ * zstd-jni's native half (Debian's libzstd-jni1), which the jar loads by name from the
+ * library path: Debian's multiarch folder, `x86_64-linux-gnu` or `aarch64-linux-gnu`.
+ */
+const ZSTD_JNI_NATIVE = `/usr/lib/${Deno.build.arch}-linux-gnu/libzstd-jni.so`;
 
 /** protoc's Java gRPC plugin (it has no --version to probe, so it is looked for here). */
 const GRPC_JAVA_PLUGIN = "/usr/bin/grpc_java_plugin";
