@@ -517,7 +517,8 @@ async function machineFacts(
     `${flags.valueBytes}-byte values, ${flags.partitions} partitions, NO_OP; block cache ` +
     `${flags.blockCacheMb} MiB, warmed; quota off; data in ${dataDir}`,
     `runs      ${flags.rounds} round(s), servers alternated per scenario; each run ` +
-    `${flags.warmup} s unrecorded warm-up, then its recorded seconds x ${flags.scale}`,
+    `${flags.warmup} s unrecorded warm-up (tail scenarios ${TAIL_WARMUP_SEC} s), then its ` +
+    `recorded seconds x ${flags.scale}`,
     ...(flags.tls
       ? [
         `tls       +mTLS servers: grpc.tls on (client certificate required, principal ` +
