@@ -52,6 +52,7 @@ import {
 } from "./request_check.ts";
 import { CLOSED, HALF_CLOSED_REMOTE, OPEN, RequestHeaders, Stream } from "./stream.ts";
 import { ClosedStreams, ENDED, RESET } from "./closed_streams.ts";
+import { StreamTable } from "./stream_table.ts";
 
 const log = getLogger(["rialto", "transport", "native"]);
 
@@ -86,7 +87,7 @@ export class H2Connection {
   readonly #decoder: HpackDecoder;
   readonly #headers = new RequestHeaders();
   readonly #routed = new RoutedRequest();
-  readonly #streams = new Map<number, Stream>();
+  readonly #streams = new StreamTable<Stream>();
   readonly #closedStreams = new ClosedStreams(CLOSED_STREAMS_REMEMBERED);
   /** Streams closed while their handler still runs: their work still counts. */
   #abandonedInFlight = 0;

@@ -28,6 +28,8 @@ export class FrameWriter {
   #spare = new OutBuffer();
   #writing = false;
   #startedAt = 0;
+  /** Bytes of the buffer in flight (`#spare` while writing) already written. */
+  #offset = 0;
   #stopped = false;
   #drainWaiter: (() => void) | null = null;
   /** Acks queued in `out`, and in the write in flight. */
@@ -63,7 +65,7 @@ export class FrameWriter {
   flush(): void {
     if (this.#writing || this.out.len === 0 || this.#stopped) return;
     this.#writing = true;
-    this.#writeLoop();
+    this.#writeNext();
   }
 
   /** Resolves when the write in flight completes (or the writer stops). */
@@ -77,30 +79,50 @@ export class FrameWriter {
     this.#wakeWaiter();
   }
 
-  async #writeLoop(): Promise<void> {
+  // The write loop is a chain of callbacks made once, not an async function: that would
+  // allocate its own promise and an await's on every call (bench:alloc).
+
+  /** Swaps the buffers and writes what was queued; finishes when nothing is. */
+  #writeNext(): void {
+    if (this.out.len === 0 || this.#stopped) return this.#finish();
+    const pending = this.out;
+    this.out = this.#spare;
+    this.#spare = pending;
+    this.#acksInFlight = this.queuedAcks;
+    this.queuedAcks = 0;
+    this.#startedAt = performance.now();
+    this.#offset = 0;
+    this.#writeSome();
+  }
+
+  #writeSome(): void {
+    const pending = this.#spare;
+    let written: Promise<number>;
     try {
-      while (this.out.len > 0 && !this.#stopped) {
-        const pending = this.out;
-        this.out = this.#spare;
-        this.#spare = pending;
-        this.#acksInFlight = this.queuedAcks;
-        this.queuedAcks = 0;
-        this.#startedAt = performance.now();
-        const length = pending.len;
-        let offset = 0;
-        while (offset < length) {
-          offset += await this.#conn.write(pending.buf.subarray(offset, length));
-        }
-        pending.len = 0;
-        this.#acksInFlight = 0;
-        // Do not keep a buffer that one large burst grew.
-        if (pending.buf.length > KEPT_OUT_BUFFER_BYTES) {
-          pending.buf = new Uint8Array(OUT_BUFFER_BYTES);
-        }
-      }
+      written = this.#conn.write(pending.buf.subarray(this.#offset, pending.len));
     } catch (error) {
-      if (!this.#stopped) this.#events.writeFailed(error);
+      return this.#failed(error);
     }
+    written.then(this.#wrote, this.#failed);
+  }
+
+  readonly #wrote = (n: number): void => {
+    const pending = this.#spare;
+    this.#offset += n;
+    if (this.#offset < pending.len && !this.#stopped) return this.#writeSome();
+    pending.len = 0;
+    this.#acksInFlight = 0;
+    // Do not keep a buffer that one large burst grew.
+    if (pending.buf.length > KEPT_OUT_BUFFER_BYTES) pending.buf = new Uint8Array(OUT_BUFFER_BYTES);
+    this.#writeNext();
+  };
+
+  readonly #failed = (error: unknown): void => {
+    if (!this.#stopped) this.#events.writeFailed(error);
+    this.#finish();
+  };
+
+  #finish(): void {
     this.#writing = false;
     this.#wakeWaiter();
     this.#events.drained();
