@@ -34,11 +34,14 @@ import {
 import { formatTable, median, micros, pairedRatio, type Run, summarize } from "./bench/report.ts";
 import {
   batchGetPool,
+  DEFAULT_CACHE_DIR,
+  DEFAULT_STORE_SPEC,
   ensureStore,
   type RequestPool,
   RESOURCE,
   singleGetPool,
   STORE,
+  storeDataDir,
   type StoreSpec,
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
@@ -178,9 +181,9 @@ function parseFlags(args: string[]): Flags | null {
   const { values } = parseArgs({
     args,
     options: {
-      keys: { type: "string", default: "1000000" },
-      "value-bytes": { type: "string", default: "100" },
-      partitions: { type: "string", default: "8" },
+      keys: { type: "string", default: String(DEFAULT_STORE_SPEC.keys) },
+      "value-bytes": { type: "string", default: String(DEFAULT_STORE_SPEC.valueBytes) },
+      partitions: { type: "string", default: String(DEFAULT_STORE_SPEC.partitions) },
       "batch-keys": { type: "string", default: "100" },
       rounds: { type: "string", default: "2" },
       scale: { type: "string", default: "1" },
@@ -273,7 +276,7 @@ function parseFlags(args: string[]): Flags | null {
     blockCacheMb: int("block-cache-mb", 8),
     v8Flags: values["v8-flags"] as string,
     baseline: values.baseline ?? null,
-    cacheDir: values["cache-dir"] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench`,
+    cacheDir: values["cache-dir"] ?? DEFAULT_CACHE_DIR,
     compareClients: values["compare-clients"],
     tls: values.tls,
   };
@@ -1349,7 +1352,7 @@ async function main(): Promise<number> {
     partitions: flags.partitions,
   };
   const cacheDir = flags.cacheDir;
-  const dataDir = `${cacheDir}/store-${flags.keys}x${flags.valueBytes}b-${flags.partitions}p`;
+  const dataDir = storeDataDir(cacheDir, spec);
   await Deno.mkdir(cacheDir, { recursive: true });
   await ensureStore(dataDir, spec, log);
   const pools = await writePools(flags, spec, `${cacheDir}/pools-${flags.keys}`);

@@ -22,7 +22,14 @@
 import { parseArgs } from "node:util";
 import { buildNative } from "./bench/native_build.ts";
 import { rialtoServeCommand, runLoad, startPinnedServer } from "./bench/processes.ts";
-import { batchGetPool, ensureStore, singleGetPool, type StoreSpec } from "./bench/store.ts";
+import {
+  batchGetPool,
+  DEFAULT_CACHE_DIR,
+  DEFAULT_STORE_SPEC,
+  ensureStore,
+  singleGetPool,
+  storeDataDir,
+} from "./bench/store.ts";
 import { gcCounts } from "./bench/stalls.ts";
 
 const { values } = parseArgs({
@@ -56,13 +63,20 @@ const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const method = values.method === "batchGet" ? "batchGet" : "get";
 const top = Number(values.top);
-const cacheDir = values["cache-dir"] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench`;
+const cacheDir = values["cache-dir"] ?? DEFAULT_CACHE_DIR;
 // The bench's default store, so that both share one build.
-const SPEC: StoreSpec = { keys: 1_000_000, valueBytes: 100, partitions: 8 };
+const SPEC = DEFAULT_STORE_SPEC;
 const SERVICE = "/com.linkedin.venice.protocols.VeniceReadService";
-const INSPECTOR_PORT = 9339;
 
 const log = (line: string) => console.error(`[bench:alloc] ${line}`);
+
+/** A port free now on 127.0.0.1 (for the inspector, which takes no port 0). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
 
 /** One node of a sampled heap profile (Chrome DevTools protocol HeapProfiler). */
 interface ProfileNode {
@@ -138,7 +152,7 @@ function sites(root: ProfileNode): Map<string, number> {
   return bytes;
 }
 
-const dataDir = `${cacheDir}/store-${SPEC.keys}x${SPEC.valueBytes}b-${SPEC.partitions}p`;
+const dataDir = storeDataDir(cacheDir, SPEC);
 await Deno.mkdir(cacheDir, { recursive: true });
 await ensureStore(dataDir, SPEC, log);
 const pool = method === "get"
@@ -160,7 +174,8 @@ await Deno.writeTextFile(
 );
 const loadgen = await buildNative("loadgen", cacheDir);
 const command = rialtoServeCommand(config, ["--workers", "1"], values["v8-flags"]);
-command.splice(2, 0, `--inspect=127.0.0.1:${INSPECTOR_PORT}`);
+const inspectorPort = freePort();
+command.splice(2, 0, `--inspect=127.0.0.1:${inspectorPort}`);
 const server = await startPinnedServer(
   "rialto",
   values["server-cpus"],
@@ -168,7 +183,7 @@ const server = await startPinnedServer(
   `${cacheDir}/rialto-alloc.log`,
 );
 try {
-  const inspector = await Inspector.connect(INSPECTOR_PORT);
+  const inspector = await Inspector.connect(inspectorPort);
   const load = (warm: number, recorded: number) =>
     runLoad(Number(values["load-cpu"]), [loadgen], [
       ...["--host", "127.0.0.1", "--port", String(server.grpcPort)],

@@ -16,7 +16,15 @@ import { StoreRegistry } from "../src/storage/registry.ts";
 import { registrySettings } from "../src/server.ts";
 import { validateConfig } from "../src/config/schema.ts";
 import { decodePool } from "./bench/pool.ts";
-import { batchGetPool, ensureStore, RESOURCE, singleGetPool } from "./bench/store.ts";
+import {
+  batchGetPool,
+  DEFAULT_CACHE_DIR,
+  DEFAULT_STORE_SPEC,
+  ensureStore,
+  RESOURCE,
+  singleGetPool,
+  storeDataDir,
+} from "./bench/store.ts";
 import { ClientRequestView } from "../src/codec/messages.ts";
 import { decodeKeyString } from "../src/venice/key_string.ts";
 import { MultiGetRequestKeys } from "../src/venice/multiget.ts";
@@ -24,17 +32,15 @@ import { MultiGetRequestKeys } from "../src/venice/multiget.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    keys: { type: "string", default: "1000000" },
+    keys: { type: "string", default: String(DEFAULT_STORE_SPEC.keys) },
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
   },
 });
-const spec = { keys: Number(values.keys), valueBytes: 100, partitions: 8 };
+const spec = { ...DEFAULT_STORE_SPEC, keys: Number(values.keys) };
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
-const dataDir = `${
-  Deno.env.get("TMPDIR") ?? "/tmp"
-}/rialto-bench/store-${spec.keys}x${spec.valueBytes}b-${spec.partitions}p`;
+const dataDir = storeDataDir(DEFAULT_CACHE_DIR, spec);
 await ensureStore(dataDir, spec, (line) => console.error(line));
 
 loadRocksDB();

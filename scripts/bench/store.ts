@@ -29,6 +29,17 @@ export interface StoreSpec {
   readonly partitions: number;
 }
 
+/** The bench's store unless its flags say otherwise (bench:alloc uses it as is). */
+export const DEFAULT_STORE_SPEC: StoreSpec = { keys: 1_000_000, valueBytes: 100, partitions: 8 };
+
+/** Where the bench keeps its store, pools, binaries and logs by default. */
+export const DEFAULT_CACHE_DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/rialto-bench`;
+
+/** The data dir of a store built to `spec` under the cache dir, shared by the benches. */
+export function storeDataDir(cacheDir: string, spec: StoreSpec): string {
+  return `${cacheDir}/store-${spec.keys}x${spec.valueBytes}b-${spec.partitions}p`;
+}
+
 /** What is cached next to the data, so that a dir built with other settings is rebuilt. */
 const MARKER = "bench-store.json";
 /** Bumped when `rialto store create` writes differently (2: Venice's 16 KiB blocks; 3: P_<p>). */
