@@ -13,6 +13,7 @@ export { loadRocksDB, type LoadRocksDBOptions } from "./_native.ts";
 export { BlockCache } from "./block_cache.ts";
 export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";
+export { ThreadUsage } from "./thread_usage.ts";
 export {
   type InfoLogLevel,
   type IterateOptions,

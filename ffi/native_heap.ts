@@ -9,23 +9,7 @@
  * On a system without glibc there is nothing to call, and `trimNativeHeap` does nothing.
  */
 
-const GLIBC = "libc.so.6";
-const symbols = {
-  malloc_trim: { parameters: ["usize"], result: "i32", nonblocking: true },
-} as const;
-
-let lib: Deno.DynamicLibrary<typeof symbols> | null | undefined;
-
-function glibc(): Deno.DynamicLibrary<typeof symbols> | null {
-  if (lib === undefined) {
-    try {
-      lib = Deno.build.os === "linux" ? Deno.dlopen(GLIBC, symbols) : null;
-    } catch {
-      lib = null; // musl, or no libc.so.6: nothing to trim with.
-    }
-  }
-  return lib;
-}
+import { glibc } from "./glibc.ts";
 
 let trimming: Promise<boolean> | null = null;
 
@@ -36,7 +20,7 @@ let trimming: Promise<boolean> | null = null;
 export function trimNativeHeap(): Promise<boolean> {
   const libc = glibc();
   if (libc === null) return Promise.resolve(false);
-  trimming ??= libc.symbols.malloc_trim(0n).then(
+  trimming ??= libc.malloc_trim(0n).then(
     (released) => released === 1,
     () => false,
   ).finally(() => trimming = null);

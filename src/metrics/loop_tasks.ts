@@ -1,11 +1,16 @@
 /**
- * Rialto's own work on an event loop, timed by name: each periodic task (the data-dir
- * scan, catch-up, the config watch, the transport's sweep, ...) runs through `run`, which
- * records how long it held the loop. The runtime's stall probe asks which task, if any,
- * ran during a stall (runtime.ts). For an async task only its synchronous part is timed:
- * that is the part that holds the loop.
+ * Rialto's own work on an event loop, by cause, for the runtime's stall probe
+ * (runtime.ts), which asks what held the loop during a stall:
  *
- * One per isolate (`loopTasks`), so that any module can time its timers without plumbing.
+ * - each periodic task (the data-dir scan, catch-up, the config watch, the transport's
+ *   sweep, ...) runs through `run`, which records how long it held the loop in a
+ *   histogram by name; its cause is `task:<name>`. For an async task only its synchronous
+ *   part is timed: that is the part that holds the loop.
+ * - other work that its caller times anyway is given with `note`: a storage read's FFI
+ *   call (`ffi:get`, `ffi:batch-get`: the read path measures it for its metrics already, so
+ *   this costs a comparison), a message from another isolate (`message:<type>`).
+ *
+ * One per isolate (`loopTasks`), so that any module can time its work without plumbing.
  */
 import { Buckets, Histogram, LATENCY_BUCKETS_SECONDS } from "./histogram.ts";
 
@@ -13,8 +18,8 @@ const buckets = new Buckets(LATENCY_BUCKETS_SECONDS);
 
 export class LoopTasks {
   readonly #durations = new Map<string, Histogram>();
-  // The longest task that ended since the probe last asked (performance.now() ms).
-  #longestName: string | null = null;
+  // The longest work that ended since the probe last asked: its cause and ms.
+  #longestCause: string | null = null;
   #longestMs = 0;
 
   run<T>(name: string, task: () => T): T {
@@ -31,8 +36,16 @@ export class LoopTasks {
       h.observe(ms / 1000);
       if (ms > this.#longestMs) {
         this.#longestMs = ms;
-        this.#longestName = name;
+        this.#longestCause = `task:${name}`;
       }
+    }
+  }
+
+  /** Work of `cause` (a constant string: this runs per read) held the loop for `ms`. */
+  note(cause: string, ms: number): void {
+    if (ms > this.#longestMs) {
+      this.#longestMs = ms;
+      this.#longestCause = cause;
     }
   }
 
@@ -41,13 +54,13 @@ export class LoopTasks {
     return (...args: A) => this.run(name, () => task(...args));
   }
 
-  /** The longest task since the last call, and its ms; then forgets it. */
-  takeLongest(): { name: string; ms: number } | null {
-    const name = this.#longestName;
+  /** The longest work since the last call, its cause and ms; then forgets it. */
+  takeLongest(): { cause: string; ms: number } | null {
+    const cause = this.#longestCause;
     const ms = this.#longestMs;
-    this.#longestName = null;
+    this.#longestCause = null;
     this.#longestMs = 0;
-    return name === null ? null : { name, ms };
+    return cause === null ? null : { cause, ms };
   }
 
   /** Each task's run-time histogram, by name. */

@@ -17,13 +17,21 @@
  * - `performance.eventLoopUtilization()` returns zeros: not used.
  *
  * A probe tick later than STALL_MS is a stall, counted by its cause where one can be
- * told: a task of Rialto's own that ran for at least half of it since the last tick
- * (loop_tasks.ts), else a GC pause of at least half of it since the last collection of
- * GC statistics (collected at once when a stall is seen), else "other" (the serving
- * work itself: reads, FFI calls, messages from other isolates).
+ * told, the first of:
+ * - `gc:<type>`: a GC pause of at least half of it since the last collection of GC
+ *   statistics (collected at once when a stall is seen). First, because a pause inside a
+ *   task or a read would otherwise count as theirs.
+ * - Rialto's own work that held the loop for at least half of it since the last tick
+ *   (loop_tasks.ts): `task:<name>` (a periodic task), `ffi:get` or `ffi:batch-get` (a
+ *   storage read), `message:<type>` (a message from another isolate).
+ * - `preempted`: the thread was switched out involuntarily since the last tick and spent
+ *   at least half of the stall off the CPU (getrusage, ffi/thread_usage.ts): another
+ *   thread or process had the core. Linux only.
+ * - `other`: none of these (the serving work itself, in pieces each shorter than half).
  */
 import * as v8 from "node:v8";
 import { Buckets, Histogram, LATENCY_BUCKETS_SECONDS } from "./histogram.ts";
+import { ThreadUsage } from "../../ffi/mod.ts";
 import { loopTasks } from "./loop_tasks.ts";
 import { renderHistogram } from "./read_metrics.ts";
 
@@ -52,7 +60,7 @@ export interface RuntimeMetricsOptions {
 export class RuntimeMetrics {
   readonly eventLoopDelay = new Histogram(latencyBuckets);
   readonly #gcPauses = new Map<string, Histogram>();
-  /** Stalls over STALL_MS by cause: "task:<name>", "gc:<type>" or "other". */
+  /** Stalls over STALL_MS by cause: "gc:<type>", "task:<name>", "preempted", ... (above). */
   readonly stalls = new Map<string, number>();
   readonly #resolutionMs: number;
   readonly #gcWindowMs: number;
@@ -60,6 +68,9 @@ export class RuntimeMetrics {
   #gcTimer: ReturnType<typeof setInterval> | null = null;
   #profiler: GcProfiler | null = null;
   #last = 0;
+  #threadUsage: ThreadUsage | null = null;
+  #lastCpuMs = 0;
+  #lastSwitches = 0;
   /** Whether this runtime had a working GCProfiler. */
   gcSupported = false;
 
@@ -70,14 +81,24 @@ export class RuntimeMetrics {
 
   start(): void {
     if (this.#probe !== null) return;
+    this.#threadUsage = ThreadUsage.open();
     this.#last = performance.now();
+    this.#readThreadUsage();
     this.#probe = setInterval(() => {
       const now = performance.now();
-      const late = now - this.#last - this.#resolutionMs;
+      const elapsed = now - this.#last;
+      const late = elapsed - this.#resolutionMs;
       this.#last = now;
+      const cpuMs = this.#lastCpuMs;
+      const switches = this.#lastSwitches;
+      this.#readThreadUsage();
       this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
-      const task = loopTasks.takeLongest();
-      if (late > STALL_MS) this.#countStall(late, task);
+      const work = loopTasks.takeLongest();
+      if (late > STALL_MS) {
+        const switchedOut = this.#lastSwitches > switches;
+        const offCpuMs = this.#threadUsage === null ? 0 : elapsed - (this.#lastCpuMs - cpuMs);
+        this.#countStall(late, work, switchedOut ? offCpuMs : 0);
+      }
     }, this.#resolutionMs);
     Deno.unrefTimer(this.#probe as unknown as number);
 
@@ -94,14 +115,25 @@ export class RuntimeMetrics {
     }
   }
 
-  #countStall(lateMs: number, task: { name: string; ms: number } | null): void {
+  #readThreadUsage(): void {
+    const usage = this.#threadUsage;
+    if (usage === null || !usage.read()) return;
+    this.#lastCpuMs = usage.cpuMs;
+    this.#lastSwitches = usage.involuntarySwitches;
+  }
+
+  /** `preemptedMs`: off-CPU time since the last tick when switched out involuntarily. */
+  #countStall(
+    lateMs: number,
+    work: { cause: string; ms: number } | null,
+    preemptedMs: number,
+  ): void {
+    const half = lateMs / 2;
+    const gc = this.collectGc();
     let cause = "other";
-    if (task !== null && task.ms >= lateMs / 2) {
-      cause = `task:${task.name}`;
-    } else {
-      const gc = this.collectGc();
-      if (gc !== null && gc.ms >= lateMs / 2) cause = `gc:${gc.type}`;
-    }
+    if (gc !== null && gc.ms >= half) cause = `gc:${gc.type}`;
+    else if (work !== null && work.ms >= half) cause = work.cause;
+    else if (preemptedMs >= half) cause = "preempted";
     this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
   }
 

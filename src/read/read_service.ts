@@ -17,6 +17,7 @@ import {
   writeServerResponse,
 } from "../codec/messages.ts";
 import { logger } from "../log.ts";
+import { loopTasks } from "../metrics/loop_tasks.ts";
 import type { ReadMetrics, StoreReadMetrics } from "../metrics/mod.ts";
 import {
   CorruptValueError,
@@ -216,6 +217,7 @@ export class ReadService {
     const queryStart = performance.now();
     const stored = version.get(view.partition, key);
     const end = performance.now();
+    loopTasks.note("ffi:get", end - queryStart);
     let response: Uint8Array;
     if (stored === null) {
       response = keyNotFound(version.settings.compressionStrategy);
@@ -272,10 +274,13 @@ export class ReadService {
           requestBytes,
           start,
           queryStart,
+          performance.now(),
         )
       );
     }
     version.getMany(keys.partitionId, keyList, values);
+    const queryEnd = performance.now();
+    loopTasks.note("ffi:batch-get", queryEnd - queryStart);
     return this.#batchResponse(
       version,
       streaming,
@@ -286,6 +291,7 @@ export class ReadService {
       requestBytes,
       start,
       queryStart,
+      queryEnd,
     );
   }
 
@@ -299,8 +305,8 @@ export class ReadService {
     requestBytes: number,
     start: number,
     queryStart: number,
+    queryEnd: number,
   ): Uint8Array {
-    const queryEnd = performance.now();
     const count = keyList.length;
     let dataLength = 0;
     let notFound = 0;

@@ -11,6 +11,7 @@
  */
 import type { RialtoConfig } from "../config/schema.ts";
 import { logger } from "../log.ts";
+import { loopTasks } from "../metrics/loop_tasks.ts";
 import { type QuotaHandle, ReadQuota } from "../quota/mod.ts";
 import type { VersionPeers } from "../storage/registry.ts";
 import type { StoreVersion } from "../storage/store_version.ts";
@@ -44,7 +45,11 @@ class WorkerHandle {
   constructor(index: number, url: string) {
     this.index = index;
     this.worker = new Worker(url, { type: "module", name: `rialto-worker-${index}` });
-    this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.#onMessage(event.data);
+    this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const started = performance.now();
+      this.#onMessage(event.data);
+      loopTasks.note(`message:${event.data.type}`, performance.now() - started);
+    };
     this.worker.onerror = (event) => {
       // An uncaught error ends the worker; the server goes on with the others.
       event.preventDefault();

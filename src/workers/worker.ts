@@ -7,6 +7,7 @@
 import { loadRocksDB } from "../../ffi/mod.ts";
 import { deepFreeze, type RialtoConfig } from "../config/schema.ts";
 import { logger, setupLogging } from "../log.ts";
+import { loopTasks } from "../metrics/loop_tasks.ts";
 import { ReadMetrics, RuntimeMetrics } from "../metrics/mod.ts";
 import { readLimits } from "../read/limits.ts";
 import { ReadService } from "../read/read_service.ts";
@@ -137,7 +138,10 @@ scope.onmessage = (event) => {
   queue = queue.then(async () => {
     const seq = "seq" in message ? message.seq : -1;
     try {
-      const value = await handle(message);
+      const started = performance.now();
+      const handled = handle(message); // Its synchronous part holds the loop.
+      loopTasks.note(`message:${message.type}`, performance.now() - started);
+      const value = await handled;
       if (seq >= 0) scope.postMessage({ type: "reply", seq, value });
       if (message.type === "close") scope.close();
     } catch (error) {

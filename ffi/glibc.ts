@@ -1,0 +1,28 @@
+/**
+ * The few glibc calls Rialto makes, opened once: `malloc_trim` (native_heap.ts) and
+ * `getrusage` (thread_usage.ts). On a system without glibc (musl, macOS) `glibc()` is
+ * null and each caller does without.
+ */
+
+const GLIBC = "libc.so.6";
+const symbols = {
+  // Nonblocking: it runs on Deno's blocking thread pool, not on the event loop.
+  malloc_trim: { parameters: ["usize"], result: "i32", nonblocking: true },
+  getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+} as const;
+
+export type Glibc = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+let lib: Deno.DynamicLibrary<typeof symbols> | null | undefined;
+
+/** glibc's symbols, or null where there is no glibc. */
+export function glibc(): Glibc | null {
+  if (lib === undefined) {
+    try {
+      lib = Deno.build.os === "linux" ? Deno.dlopen(GLIBC, symbols) : null;
+    } catch {
+      lib = null; // musl, or no libc.so.6.
+    }
+  }
+  return lib?.symbols ?? null;
+}
