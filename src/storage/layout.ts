@@ -73,13 +73,26 @@ async function folderIdentity(path: string): Promise<string | null> {
  * has not written anything yet). A missing `rocksdb` folder means no versions.
  */
 export async function discoverVersions(dataDir: string): Promise<VersionOnDisk[]> {
+  return (await scanDataDir(dataDir)).versions;
+}
+
+/** A scan of the data dir: its versions, and every version folder it looked into. */
+export interface DataDirScan {
+  readonly versions: VersionOnDisk[];
+  /** Version folders listed, those without a partition yet included (see listingStamp). */
+  readonly folders: string[];
+}
+
+/** `discoverVersions`, with the folders it listed. */
+export async function scanDataDir(dataDir: string): Promise<DataDirScan> {
   const root = `${dataDir}/rocksdb`;
   const found: VersionOnDisk[] = [];
+  const folders: string[] = [];
   let entries: Deno.DirEntry[];
   try {
     entries = await Array.fromAsync(Deno.readDir(root));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return found;
+    if (error instanceof Deno.errors.NotFound) return { versions: found, folders };
     throw error;
   }
   for (const entry of entries) {
@@ -87,6 +100,7 @@ export async function discoverVersions(dataDir: string): Promise<VersionOnDisk[]
     const name = parseResourceName(entry.name);
     if (!name) continue;
     const dir = `${root}/${entry.name}`;
+    folders.push(dir);
     const partitions: number[] = [];
     let hasMetadataPartition = false;
     const prefix = `${entry.name}_`;
@@ -127,5 +141,40 @@ export async function discoverVersions(dataDir: string): Promise<VersionOnDisk[]
     });
   }
   found.sort((a, b) => a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0);
-  return found;
+  return { versions: found, folders };
+}
+
+/**
+ * How long a folder's modification time must lie in the past before a listing stamp
+ * trusts it. File times are coarse (the kernel's clock tick, a few ms): an entry renamed
+ * in the same tick as the stat would leave the time as it was.
+ */
+export const SETTLED_AFTER_MS = 2_000;
+
+/**
+ * What a scan of the data dir would list, in one string, for a few stats: inode and
+ * modification time of `<dataDir>/rocksdb` and of each of `folders` (the version folders
+ * the last scan listed). A folder's time changes whenever an entry in it is added,
+ * removed or renamed, and that is all a scan reads (a partition replaced in place is a
+ * rename over it; the files inside a partition are not looked at). Equal stamps mean an
+ * equal scan. Null when a time is too recent to trust (SETTLED_AFTER_MS) or a stat
+ * failed other than by absence: then only a scan can tell.
+ */
+export async function listingStamp(
+  dataDir: string,
+  folders: readonly string[],
+): Promise<string | null> {
+  const paths = [`${dataDir}/rocksdb`, ...folders];
+  const settledBefore = Date.now() - SETTLED_AFTER_MS;
+  const parts = await Promise.all(paths.map(async (path) => {
+    try {
+      const info = await Deno.stat(path);
+      const modified = info.mtime?.getTime();
+      if (modified === undefined || modified > settledBefore) return null;
+      return `${path}:${info.ino ?? ""}@${modified}`;
+    } catch (error) {
+      return error instanceof Deno.errors.NotFound ? `${path}:gone` : null;
+    }
+  }));
+  return parts.includes(null) ? null : parts.join("\n");
 }

@@ -7,7 +7,7 @@
 import { BlockCache } from "../../ffi/mod.ts";
 import { logger } from "../log.ts";
 import { VersionNotReadyError } from "./errors.ts";
-import { discoverVersions } from "./layout.ts";
+import { listingStamp, scanDataDir } from "./layout.ts";
 import { type OpenSettings, StoreVersion, type VersionOverride } from "./store_version.ts";
 
 const log = logger("storage");
@@ -94,6 +94,14 @@ export class StoreRegistry implements VersionLookup {
   #settings: RegistrySettings;
   #peers: VersionPeers | null = null;
   #syncing: Promise<SyncResult> | null = null;
+  /**
+   * The listing stamp taken before the last scan, and the version folders that scan
+   * listed: while the stamp of those folders stays the same, a scan would list the same.
+   */
+  #listing: { readonly stamp: string | null; readonly folders: readonly string[] } = {
+    stamp: null,
+    folders: [],
+  };
   #closed = false;
 
   constructor(settings: RegistrySettings) {
@@ -164,7 +172,14 @@ export class StoreRegistry implements VersionLookup {
     const settings = this.#settings;
     const result: SyncResult = { opened: [], retired: [], failed: [] };
     if (this.#closed) return result;
-    const onDisk = await discoverVersions(settings.dataDir);
+    // A few stats instead of a listing of every partition folder (this runs every second
+    // on the event loop that serves reads), unless something waits for a later scan.
+    const stamp = await listingStamp(settings.dataDir, this.#listing.folders);
+    const waiting = this.#notServed.size > 0 || this.#missingOnce.size > 0;
+    if (stamp !== null && stamp === this.#listing.stamp && !waiting) return result;
+    const scan = await scanDataDir(settings.dataDir);
+    this.#listing = { stamp, folders: scan.folders };
+    const onDisk = scan.versions;
     const present = new Set(onDisk.map((v) => v.resource));
     const open: OpenSettings = {
       dataDir: settings.dataDir,
