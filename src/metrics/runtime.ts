@@ -24,14 +24,17 @@
  * - Rialto's own work that held the loop for at least half of it since the last tick
  *   (loop_tasks.ts): `task:<name>` (a periodic task), `ffi:get` or `ffi:batch-get` (a
  *   storage read), `message:<type>` (a message from another isolate).
- * - `preempted`: the thread was switched out involuntarily since the last tick and spent
- *   at least half of the stall off the CPU (getrusage, ffi/thread_usage.ts): another
- *   thread or process had the core. Linux only.
+ * - `preempted`: the thread was switched out involuntarily since the last tick, and was
+ *   off the CPU for at least half the stall's length in that time (getrusage,
+ *   ffi/thread_usage.ts): another thread or process had the core. The off-CPU time
+ *   includes any idle wait before the tick was due, so this says the core was taken,
+ *   not for how long. A GC or task that was itself preempted counts as theirs (above):
+ *   the account errs against Rialto. Linux only.
  * - `other`: none of these (the serving work itself, in pieces each shorter than half).
  */
 import * as v8 from "node:v8";
-import { Buckets, Histogram, LATENCY_BUCKETS_SECONDS } from "./histogram.ts";
 import { ThreadUsage } from "../../ffi/mod.ts";
+import { Buckets, Histogram, LATENCY_BUCKETS_SECONDS } from "./histogram.ts";
 import { loopTasks } from "./loop_tasks.ts";
 import { renderHistogram } from "./read_metrics.ts";
 
