@@ -45,7 +45,14 @@ import {
   type StoreSpec,
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
-import { addStalls, formatStalls, gcCounts, stallCounts } from "./bench/stalls.ts";
+import {
+  addStalls,
+  formatStalls,
+  fullCollections,
+  ownStalls,
+  type RuntimeAccount,
+  runtimeAccount,
+} from "./bench/stalls.ts";
 import { SERVER_V8_FLAGS } from "../src/runtime_flags.ts";
 import { createTestPki, type TestPki } from "../tests/support/certs.ts";
 import { h2loadArgs } from "../tests/support/h2load.ts";
@@ -962,16 +969,6 @@ async function warmRialtos(
   }
 }
 
-/** A server's stall and collection counters at one moment. */
-interface RuntimeAccount {
-  readonly stalls: Map<string, number>;
-  readonly collections: Map<string, number>;
-}
-
-async function runtimeAccount(adminPort: number): Promise<RuntimeAccount> {
-  return { stalls: await stallCounts(adminPort), collections: await gcCounts(adminPort) };
-}
-
 async function runTable(
   flags: Flags,
   pools: Pools,
@@ -1194,21 +1191,6 @@ async function runTable(
   );
 }
 
-/** Stall causes of Rialto's own (src/metrics/runtime.ts); "preempted" and "other" are not. */
-const OWN_STALL_CAUSES = /^(task|gc|ffi|message):/;
-
-/**
- * Stalls of Rialto's own cause: its periodic tasks, V8's collections of its garbage, its
- * storage reads' FFI calls, messages between its isolates.
- */
-function ownStalls(account: ReadonlyMap<string, number> | undefined): number {
-  let own = 0;
-  for (const [cause, n] of account ?? []) {
-    if (OWN_STALL_CAUSES.test(cause)) own += n;
-  }
-  return own;
-}
-
 /**
  * Issue 12's measure for a tail scenario: per round, each Rialto server's p99, p99.9,
  * p99.99 and max next to the floor's of the same round, the ratio of the p99.99s, their
@@ -1292,13 +1274,6 @@ function tailReport(
     );
   }
   return lines;
-}
-
-/** How many of `collections` were full ones (mark-compacts). */
-function fullCollections(collections: ReadonlyMap<string, number>): number {
-  let n = 0;
-  for (const [type, count] of collections) if (/MarkSweep|MarkCompact/.test(type)) n += count;
-  return n;
 }
 
 /** A difference in ns as signed µs. */

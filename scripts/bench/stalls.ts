@@ -47,3 +47,35 @@ export function formatStalls(stalls: ReadonlyMap<string, number>): string {
     ? "none"
     : entries.map(([cause, n]) => `${cause} ${n.toLocaleString("en-US")}`).join(", ");
 }
+
+/** A server's stall and collection counters at one moment. */
+export interface RuntimeAccount {
+  readonly stalls: Map<string, number>;
+  readonly collections: Map<string, number>;
+}
+
+export async function runtimeAccount(adminPort: number): Promise<RuntimeAccount> {
+  return { stalls: await stallCounts(adminPort), collections: await gcCounts(adminPort) };
+}
+
+/** Stall causes of Rialto's own (src/metrics/runtime.ts); "preempted" and "other" are not. */
+const OWN_STALL_CAUSES = /^(task|gc|ffi|message):/;
+
+/**
+ * Stalls of Rialto's own cause: its periodic tasks, V8's collections of its garbage, its
+ * storage reads' FFI calls, messages between its isolates.
+ */
+export function ownStalls(account: ReadonlyMap<string, number> | undefined): number {
+  let own = 0;
+  for (const [cause, n] of account ?? []) {
+    if (OWN_STALL_CAUSES.test(cause)) own += n;
+  }
+  return own;
+}
+
+/** How many of `collections` were full ones (mark-compacts). */
+export function fullCollections(collections: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const [type, count] of collections) if (/MarkSweep|MarkCompact/.test(type)) n += count;
+  return n;
+}
