@@ -14,6 +14,7 @@
  *   collections then left V8 growing the heap slowly, and each minute at 40k/s ran 13-22
  *   mark-compacts. The memory reducer itself stays on: it is what hands a connection
  *   burst's memory back when the server goes idle (with `--no-memory-reducer`, RSS stayed
- *   46% above its pre-burst figure after 30 s idle in bench:memory; with this flag, -3%).
+ *   46% above its pre-burst figure after 30 s idle in bench:memory; with this flag, -3.2%
+ *   and -4.3% in two runs).
  */
 export const SERVER_V8_FLAGS = "--max-semi-space-size=4,--initial-old-space-size=64";
