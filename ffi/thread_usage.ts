@@ -1,44 +1,121 @@
 /**
- * The calling thread's CPU time and involuntary context switches, from getrusage(2)
- * with RUSAGE_THREAD (Linux, glibc). The runtime's stall probe reads them at each tick:
- * a late tick across which the thread was switched out involuntarily and spent most of
- * the lateness off the CPU was the machine's doing (another thread or process ran on the
- * core), not the event loop's work. Without glibc `ThreadUsage.open()` is null.
+ * How the calling thread shared its core, read at each tick of the runtime's stall probe
+ * (src/metrics/runtime.ts), which asks of a late tick whether the thread was running
+ * Rialto's work or waiting for the core:
+ *
+ * - getrusage(2) RUSAGE_THREAD (glibc): the thread's CPU time and involuntary context
+ *   switches; RUSAGE_SELF: the CPU time of the whole process, so that the probe can tell
+ *   how much the process's other threads (worker isolates, V8's GC and compiler helpers,
+ *   Deno's runtime threads) ran meanwhile.
+ * - /proc/thread-self/schedstat (Linux): the time the thread spent runnable but waiting
+ *   for a CPU (run_delay, ns), the only measure of how long it was kept off the core: the
+ *   CPU times cannot tell a thread that waited for the core from one that slept in the
+ *   event loop's poll with nothing to do. A kernel without scheduler statistics has no
+ *   such file (`runQueueMs` stays null), or one whose run_delay never grows: the probe
+ *   notices that (switched out involuntarily with no wait counted) and stops trusting it.
+ *
+ * The file is opened once, from the thread it describes (/proc/thread-self is resolved at
+ * open), and read again from its start at each tick: one seek and one read.
  */
 import { type Glibc, glibc } from "./glibc.ts";
 
+const RUSAGE_SELF = 0;
 const RUSAGE_THREAD = 1;
 // struct rusage on 64-bit Linux: two timevals (utime, stime), then 14 longs, the last
 // two nvcsw and nivcsw.
 const RUSAGE_LONGS = 18;
 const NIVCSW = 17;
+const SCHEDSTAT = "/proc/thread-self/schedstat";
+const SPACE = 0x20;
+const ZERO = 0x30;
 
 export class ThreadUsage {
   readonly #libc: Glibc;
   readonly #fields = new BigInt64Array(RUSAGE_LONGS);
+  #schedstat: Deno.FsFile | null;
+  readonly #schedstatBytes = new Uint8Array(96);
   /** User and system CPU time of this thread at the last `read()`, ms. */
   cpuMs = 0;
+  /** User and system CPU time of the whole process at the last `read()`, ms. */
+  processCpuMs = 0;
   /** Involuntary context switches of this thread at the last `read()`. */
   involuntarySwitches = 0;
+  /**
+   * Time this thread spent runnable but waiting for a CPU, ms, at the last `read()`; null
+   * where the kernel does not tell.
+   */
+  runQueueMs: number | null = null;
 
-  private constructor(libc: Glibc) {
+  private constructor(libc: Glibc, schedstat: Deno.FsFile | null) {
     this.#libc = libc;
+    this.#schedstat = schedstat;
   }
 
   /** A reader for the calling thread, or null where getrusage(RUSAGE_THREAD) is not had. */
   static open(): ThreadUsage | null {
     const libc = glibc();
     if (libc === null) return null;
-    const usage = new ThreadUsage(libc);
-    return usage.read() ? usage : null;
+    let schedstat: Deno.FsFile | null = null;
+    try {
+      schedstat = Deno.openSync(SCHEDSTAT);
+    } catch {
+      // No scheduler statistics here: the CPU times alone.
+    }
+    const usage = new ThreadUsage(libc, schedstat);
+    if (usage.read()) return usage;
+    usage.close();
+    return null;
   }
 
-  /** Refreshes `cpuMs` and `involuntarySwitches`; false when the call failed. */
+  /** Refreshes every field; false when getrusage failed. */
   read(): boolean {
     const f = this.#fields;
+    if (this.#libc.getrusage(RUSAGE_SELF, f) !== 0) return false;
+    this.processCpuMs = cpuMsOf(f);
     if (this.#libc.getrusage(RUSAGE_THREAD, f) !== 0) return false;
-    this.cpuMs = Number(f[0] + f[2]) * 1000 + Number(f[1] + f[3]) / 1000;
+    this.cpuMs = cpuMsOf(f);
     this.involuntarySwitches = Number(f[NIVCSW]);
+    this.runQueueMs = this.#readRunQueueMs();
     return true;
   }
+
+  /** Closes the schedstat file; `runQueueMs` is null from then on. Safe to call twice. */
+  close(): void {
+    this.#schedstat?.close();
+    this.#schedstat = null;
+    this.runQueueMs = null;
+  }
+
+  /** The second field of schedstat ("<on-cpu ns> <run_delay ns> <timeslices>"), in ms. */
+  #readRunQueueMs(): number | null {
+    const file = this.#schedstat;
+    if (file === null) return null;
+    const bytes = this.#schedstatBytes;
+    let n: number | null;
+    try {
+      file.seekSync(0, Deno.SeekMode.Start);
+      n = file.readSync(bytes);
+    } catch {
+      n = null;
+    }
+    if (n === null) {
+      this.close();
+      return null;
+    }
+    let i = 0;
+    while (i < n && bytes[i] !== SPACE) i++;
+    i++;
+    let ns = 0;
+    let digits = 0;
+    for (; i < n; i++, digits++) {
+      const d = bytes[i] - ZERO;
+      if (d < 0 || d > 9) break;
+      ns = ns * 10 + d;
+    }
+    return digits === 0 ? null : ns / 1e6;
+  }
+}
+
+function cpuMsOf(f: BigInt64Array): number {
+  return Number(f[0] + f[2]) * 1000 + Number(f[1] + f[3]) / 1000;
 }

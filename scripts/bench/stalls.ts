@@ -58,12 +58,16 @@ export async function runtimeAccount(adminPort: number): Promise<RuntimeAccount>
   return { stalls: await stallCounts(adminPort), collections: await gcCounts(adminPort) };
 }
 
-/** Stall causes of Rialto's own (src/metrics/runtime.ts); "preempted" and "other" are not. */
-const OWN_STALL_CAUSES = /^(task|gc|ffi|message):/;
+/**
+ * Stall causes of Rialto's own (src/metrics/runtime.ts); "preempted" (another process had
+ * the core) and "other" are not.
+ */
+const OWN_STALL_CAUSES = /^(?:(?:task|gc|ffi|message):|preempted:own-threads$)/;
 
 /**
  * Stalls of Rialto's own cause: its periodic tasks, V8's collections of its garbage, its
- * storage reads' FFI calls, messages between its isolates.
+ * storage reads' FFI calls, messages between its isolates, its own threads taking the
+ * serving thread's core.
  */
 export function ownStalls(account: ReadonlyMap<string, number> | undefined): number {
   let own = 0;

@@ -16,21 +16,31 @@
  *   the way a one-second window did (the stall account found it: task:gc-stats).
  * - `performance.eventLoopUtilization()` returns zeros: not used.
  *
- * A probe tick later than STALL_MS is a stall, counted by its cause where one can be
- * told, the first of:
+ * A probe tick later than STALL_MS is a stall, counted by its cause (`stallCause`), the
+ * first of:
+ * - `preempted`: the thread waited for a CPU, runnable but not running, for at least half
+ *   the stall's length since the last tick (run_delay, ffi/thread_usage.ts): another
+ *   process had the core, and whatever held the loop (a read, a collection, a task) was
+ *   long because it was kept off the core, not because of its own work. First, because
+ *   the time a read or a collection is measured to take includes the time it waited.
+ *   `preempted:own-threads` when the process's other threads (another isolate, V8's GC
+ *   or compiler helpers, Deno's runtime threads) ran at least half that wait on this
+ *   core: CPU time of theirs that the process's other cores (its affinity) could not
+ *   have held. That one is Rialto's own cause.
  * - `gc:<type>`: a GC pause of at least half of it since the last collection of GC
- *   statistics (collected at once when a stall is seen). First, because a pause inside a
- *   task or a read would otherwise count as theirs.
+ *   statistics (collected at once when a stall is seen). Before the work, because a
+ *   pause inside a task or a read would otherwise count as theirs.
  * - Rialto's own work that held the loop for at least half of it since the last tick
  *   (loop_tasks.ts): `task:<name>` (a periodic task), `ffi:get` or `ffi:batch-get` (a
  *   storage read), `message:<type>` (a message from another isolate).
- * - `preempted`: the thread was switched out involuntarily since the last tick, and was
- *   off the CPU for at least half the stall's length in that time (getrusage,
- *   ffi/thread_usage.ts): another thread or process had the core. The off-CPU time
- *   includes any idle wait before the tick was due, so this says the core was taken,
- *   not for how long. A GC or task that was itself preempted counts as theirs (above):
- *   the account errs against Rialto. Linux only.
  * - `other`: none of these (the serving work itself, in pieces each shorter than half).
+ *
+ * Where the kernel keeps no run_delay (no /proc/thread-self/schedstat, or one that never
+ * grows), `preempted` comes after the work, from the CPU times alone: the thread was
+ * switched out involuntarily since the last tick and was off the CPU for at least half the
+ * stall's length. That off-CPU time includes any idle wait before the tick was due, so it
+ * says the core was taken, not for how long, and a read or collection that was itself
+ * preempted counts as theirs: the account errs against Rialto there.
  */
 import * as v8 from "node:v8";
 import { ThreadUsage } from "../../ffi/mod.ts";
@@ -72,8 +82,15 @@ export class RuntimeMetrics {
   #profiler: GcProfiler | null = null;
   #last = 0;
   #threadUsage: ThreadUsage | null = null;
+  /** CPUs this process may run on (its affinity), for `preempted:own-threads`. */
+  #cpus = 1;
+  // The thread's usage at the last tick (ThreadUsage's fields).
   #lastCpuMs = 0;
+  #lastProcessCpuMs = 0;
   #lastSwitches = 0;
+  #lastRunQueueMs: number | null = null;
+  /** Whether this kernel's run_delay can be believed (see `#coreShare`). */
+  #runQueueTrusted = true;
   /** Whether this runtime had a working GCProfiler. */
   gcSupported = false;
 
@@ -85,23 +102,24 @@ export class RuntimeMetrics {
   start(): void {
     if (this.#probe !== null) return;
     this.#threadUsage = ThreadUsage.open();
+    this.#cpus = Math.max(1, navigator.hardwareConcurrency || 1);
     this.#last = performance.now();
-    this.#readThreadUsage();
+    this.#remember();
     this.#probe = setInterval(() => {
       const now = performance.now();
       const elapsed = now - this.#last;
       const late = elapsed - this.#resolutionMs;
       this.#last = now;
-      const cpuMs = this.#lastCpuMs;
-      const switches = this.#lastSwitches;
-      this.#readThreadUsage();
       this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
       const work = loopTasks.takeLongest();
       if (late > STALL_MS) {
-        const switchedOut = this.#lastSwitches > switches;
-        const offCpuMs = this.#threadUsage === null ? 0 : elapsed - (this.#lastCpuMs - cpuMs);
-        this.#countStall(late, work, switchedOut ? offCpuMs : 0);
+        const share = this.#coreShare(elapsed);
+        const cause = stallCause(late, this.collectGc(), work, share);
+        this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
+      } else {
+        this.#threadUsage?.read();
       }
+      this.#remember();
     }, this.#resolutionMs);
     Deno.unrefTimer(this.#probe as unknown as number);
 
@@ -118,26 +136,35 @@ export class RuntimeMetrics {
     }
   }
 
-  #readThreadUsage(): void {
+  /** Keeps the thread usage just read as the next tick's starting point. */
+  #remember(): void {
     const usage = this.#threadUsage;
-    if (usage === null || !usage.read()) return;
+    if (usage === null) return;
     this.#lastCpuMs = usage.cpuMs;
+    this.#lastProcessCpuMs = usage.processCpuMs;
     this.#lastSwitches = usage.involuntarySwitches;
+    this.#lastRunQueueMs = usage.runQueueMs;
   }
 
-  /** `preemptedMs`: off-CPU time since the last tick when switched out involuntarily. */
-  #countStall(
-    lateMs: number,
-    work: { cause: string; ms: number } | null,
-    preemptedMs: number,
-  ): void {
-    const half = lateMs / 2;
-    const gc = this.collectGc();
-    let cause = "other";
-    if (gc !== null && gc.ms >= half) cause = `gc:${gc.type}`;
-    else if (work !== null && work.ms >= half) cause = work.cause;
-    else if (preemptedMs >= half) cause = "preempted";
-    this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
+  /** How the thread shared its core over the last `elapsedMs` (reads its usage anew). */
+  #coreShare(elapsedMs: number): CoreShare {
+    const usage = this.#threadUsage;
+    if (usage === null || !usage.read()) return NO_SHARE;
+    const cpuMs = usage.cpuMs - this.#lastCpuMs;
+    const switchedOut = usage.involuntarySwitches > this.#lastSwitches;
+    let waitMs: number | null = null;
+    if (usage.runQueueMs !== null && this.#lastRunQueueMs !== null) {
+      waitMs = usage.runQueueMs - this.#lastRunQueueMs;
+      // Switched out involuntarily and no wait counted: this kernel does not keep
+      // run_delay (CONFIG_SCHED_INFO off); the CPU times alone from now on.
+      if (switchedOut && waitMs === 0) this.#runQueueTrusted = false;
+    }
+    const siblingsMs = usage.processCpuMs - this.#lastProcessCpuMs - cpuMs;
+    return {
+      waitMs: this.#runQueueTrusted ? waitMs : null,
+      ownThreadsMs: Math.max(0, siblingsMs - (this.#cpus - 1) * elapsedMs),
+      offCpuMs: switchedOut ? elapsedMs - cpuMs : 0,
+    };
   }
 
   /**
@@ -175,6 +202,8 @@ export class RuntimeMetrics {
     this.#gcTimer = null;
     this.#profiler?.stop();
     this.#profiler = null;
+    this.#threadUsage?.close();
+    this.#threadUsage = null;
   }
 
   renderInto(out: string[]): void {
@@ -213,6 +242,38 @@ export class RuntimeMetrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
     }
   }
+}
+
+/** How a thread shared its core between two probe ticks (see `stallCause`). */
+export interface CoreShare {
+  /** Time it waited for a CPU, runnable (run_delay), ms; null where not known. */
+  readonly waitMs: number | null;
+  /** CPU time of the process's other threads that must have run on its core, ms. */
+  readonly ownThreadsMs: number;
+  /** Off-CPU time when it was switched out involuntarily, else 0, ms (no run_delay). */
+  readonly offCpuMs: number;
+}
+
+const NO_SHARE: CoreShare = { waitMs: null, ownThreadsMs: 0, offCpuMs: 0 };
+
+/**
+ * The cause of a stall `lateMs` long (the module's doc says why in this order): `gc`,
+ * the longest collection since the last tick; `work`, the longest of Rialto's own work.
+ */
+export function stallCause(
+  lateMs: number,
+  gc: { type: string; ms: number } | null,
+  work: { cause: string; ms: number } | null,
+  share: CoreShare,
+): string {
+  const half = lateMs / 2;
+  if (share.waitMs !== null && share.waitMs >= half) {
+    return share.ownThreadsMs >= share.waitMs / 2 ? "preempted:own-threads" : "preempted";
+  }
+  if (gc !== null && gc.ms >= half) return `gc:${gc.type}`;
+  if (work !== null && work.ms >= half) return work.cause;
+  if (share.waitMs === null && share.offCpuMs >= half) return "preempted";
+  return "other";
 }
 
 /**
