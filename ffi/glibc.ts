@@ -1,7 +1,7 @@
 /**
- * The few glibc calls Rialto makes, opened once: `malloc_trim` (native_heap.ts) and
- * `getrusage` (thread_usage.ts). On a system without glibc (musl, macOS) `glibc()` is
- * null and each caller does without.
+ * The few glibc calls Rialto makes, opened once: `malloc_trim` (native_heap.ts),
+ * `getrusage` (thread_usage.ts) and `stat` (file_stamp.ts). On a system without glibc
+ * (musl, macOS) `glibc()` is null and each caller does without.
  */
 
 const GLIBC = "libc.so.6";
@@ -9,6 +9,9 @@ const symbols = {
   // Nonblocking: it runs on Deno's blocking thread pool, not on the event loop.
   malloc_trim: { parameters: ["usize"], result: "i32", nonblocking: true },
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+  // int stat(const char *path /* NUL-terminated */, struct stat *out): a symbol of its own
+  // since glibc 2.33 (a macro over __xstat before), so optional.
+  stat: { parameters: ["buffer", "buffer"], result: "i32", optional: true },
 } as const;
 
 export type Glibc = Deno.DynamicLibrary<typeof symbols>["symbols"];

@@ -11,6 +11,7 @@
 
 export { loadRocksDB, type LoadRocksDBOptions } from "./_native.ts";
 export { BlockCache } from "./block_cache.ts";
+export { type FileStamp, fileStamp } from "./file_stamp.ts";
 export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";
 export { ThreadUsage } from "./thread_usage.ts";
