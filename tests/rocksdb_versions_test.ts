@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { RocksDB } from "../ffi/mod.ts";
 import { partitionDir } from "../src/storage/layout.ts";
+import { TableFormatWatch } from "../src/storage/table_format.ts";
 import { VeniceReadResponseStatus as Status } from "../src/venice/status.ts";
 import { METADATA_PARTITION_ID } from "../src/venice/version_metadata.ts";
 import { personBytes, personKey } from "./support/read_fixture.ts";
@@ -176,6 +177,28 @@ Deno.test("a secondary whose primary starts writing format_version 6 tables stop
     assert.equal(report.state, "behind-primary");
     assert.match(report.error, /format_version 6/);
     assert.match(report.error, /rocksdb\.block\.base\.format\.version/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a format_version 6 table seen while its primary was still writing it is found once written", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const source = `${root}/source`;
+    await writeWithRocksDB10(source, 6, [[hex(new TextEncoder().encode("k")), "00000001"]]);
+    const table = [...Deno.readDirSync(source)].find((e) => e.name.endsWith(".sst"))!.name;
+    const bytes = await Deno.readFile(`${source}/${table}`);
+
+    const followed = `${root}/followed`;
+    await Deno.mkdir(followed);
+    const watch = new TableFormatWatch(followed);
+    // The primary has written all but the footer: nothing to tell yet.
+    const path = `${followed}/${table}`;
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length - 20));
+    assert.equal(watch.unreadable(), null);
+    await Deno.writeFile(path, bytes.subarray(bytes.length - 20), { append: true });
+    assert.deepEqual(watch.unreadable(), { file: path, formatVersion: 6 });
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -21,32 +21,39 @@ export interface UnreadableTable {
   readonly formatVersion: number;
 }
 
-/** The format_version of a block-based table file, or null when it is not one. */
+/** The format_version of a block-based table file, or null when it is not one (yet). */
 export function tableFormatVersion(path: string): number | null {
+  return readFooter(path).formatVersion;
+}
+
+/** A table file's size, and its format_version: null without a block-based footer. */
+function readFooter(path: string): { size: number; formatVersion: number | null } {
   using file = Deno.openSync(path, { read: true });
   const size = file.statSync().size;
-  if (size < FOOTER_TAIL_BYTES) return null;
+  if (size < FOOTER_TAIL_BYTES) return { size, formatVersion: null };
   const tail = new Uint8Array(FOOTER_TAIL_BYTES);
   file.seekSync(size - FOOTER_TAIL_BYTES, Deno.SeekMode.Start);
   let read = 0;
   while (read < FOOTER_TAIL_BYTES) {
     const n = file.readSync(tail.subarray(read));
-    if (n === null) return null;
+    if (n === null) return { size, formatVersion: null };
     read += n;
   }
   const view = new DataView(tail.buffer);
-  if (view.getBigUint64(4, true) !== BLOCK_BASED_MAGIC) return null;
-  return view.getUint32(0, true);
+  if (view.getBigUint64(4, true) !== BLOCK_BASED_MAGIC) return { size, formatVersion: null };
+  return { size, formatVersion: view.getUint32(0, true) };
 }
 
 /**
- * Watches one RocksDB directory's table files; each file's footer is read once, when it
- * first appears.
+ * Watches one RocksDB directory's table files; each file's footer is read once it has
+ * one. A file with no block-based footer may be one the primary is still writing (the
+ * footer comes last): it is read again whenever its size has changed, so that a table
+ * caught mid-write is not taken for a readable one for good.
  */
 export class TableFormatWatch {
   readonly #dir: string;
-  /** Table file name -> its format_version (null: not block-based). */
-  readonly #formats = new Map<string, number | null>();
+  /** Table file name -> its format_version, or the size it had no footer at. */
+  readonly #formats = new Map<string, number | { footerlessAt: number }>();
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -63,18 +70,24 @@ export class TableFormatWatch {
     }
     let found: UnreadableTable | null = null;
     for (const name of present) {
-      if (!this.#formats.has(name)) {
-        try {
-          this.#formats.set(name, tableFormatVersion(`${this.#dir}/${name}`));
-        } catch (error) {
-          // Deleted by a compaction since the listing: nothing to read.
-          if (error instanceof Deno.errors.NotFound) continue;
-          throw error;
+      const path = `${this.#dir}/${name}`;
+      let known = this.#formats.get(name);
+      try {
+        if (typeof known === "object" && Deno.statSync(path).size !== known.footerlessAt) {
+          known = undefined;
         }
+        if (known === undefined) {
+          const footer = readFooter(path);
+          known = footer.formatVersion ?? { footerlessAt: footer.size };
+          this.#formats.set(name, known);
+        }
+      } catch (error) {
+        // Deleted by a compaction since the listing: nothing to read.
+        if (error instanceof Deno.errors.NotFound) continue;
+        throw error;
       }
-      const formatVersion = this.#formats.get(name);
-      if (formatVersion != null && formatVersion > NEWEST_READABLE_FORMAT_VERSION) {
-        found ??= { file: `${this.#dir}/${name}`, formatVersion };
+      if (typeof known === "number" && known > NEWEST_READABLE_FORMAT_VERSION) {
+        found ??= { file: path, formatVersion: known };
       }
     }
     return found;
