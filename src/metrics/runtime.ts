@@ -33,6 +33,11 @@
  * - Rialto's own work that held the loop for at least half of it since the last tick
  *   (loop_tasks.ts): `task:<name>` (a periodic task), `ffi:get` or `ffi:batch-get` (a
  *   storage read), `message:<type>` (a message from another isolate).
+ * - `asleep`: the thread ran and waited for a CPU for less than half of it since the last
+ *   tick, and none of the above held the loop: it slept through most of the lateness,
+ *   outside Rialto's work. Mostly an idle loop's poll, where the timer itself fires late
+ *   by its millisecond granularity and no read waits; else the system's doing (a stopped
+ *   process, a page brought back from swap). Not Rialto's own cause.
  * - `other`: none of these (the serving work itself, in pieces each shorter than half).
  *
  * Where the kernel keeps no run_delay (no /proc/thread-self/schedstat, or one that never
@@ -162,7 +167,9 @@ export class RuntimeMetrics {
     const siblingsMs = usage.processCpuMs - this.#lastProcessCpuMs - cpuMs;
     return {
       waitMs: this.#runQueueTrusted ? waitMs : null,
+      cpuMs,
       ownThreadsMs: Math.max(0, siblingsMs - (this.#cpus - 1) * elapsedMs),
+      switchedOut,
       offCpuMs: switchedOut ? elapsedMs - cpuMs : 0,
     };
   }
@@ -252,9 +259,19 @@ export interface CoreShare {
   readonly ownThreadsMs: number;
   /** Off-CPU time when it was switched out involuntarily, else 0, ms (no run_delay). */
   readonly offCpuMs: number;
+  /** Its own CPU time, ms; null where not known. */
+  readonly cpuMs: number | null;
+  /** Whether it was switched out involuntarily. */
+  readonly switchedOut: boolean;
 }
 
-const NO_SHARE: CoreShare = { waitMs: null, ownThreadsMs: 0, offCpuMs: 0 };
+const NO_SHARE: CoreShare = {
+  waitMs: null,
+  ownThreadsMs: 0,
+  offCpuMs: 0,
+  cpuMs: null,
+  switchedOut: false,
+};
 
 /**
  * The cause of a stall `lateMs` long (the module's doc says why in this order): `gc`,
@@ -272,6 +289,10 @@ export function stallCause(
   }
   if (gc !== null && gc.ms >= half) return `gc:${gc.type}`;
   if (work !== null && work.ms >= half) return work.cause;
+  // Neither running nor waiting for a CPU for more than half of it, and in none of
+  // Rialto's work: asleep (module doc).
+  const known = share.waitMs !== null || !share.switchedOut;
+  if (known && share.cpuMs !== null && share.cpuMs + (share.waitMs ?? 0) < half) return "asleep";
   if (share.waitMs === null && share.offCpuMs >= half) return "preempted";
   return "other";
 }

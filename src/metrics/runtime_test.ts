@@ -170,24 +170,92 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a stall the thread slept through outside Rialto's work is counted as asleep (Linux)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // A process with nothing to do is stopped (SIGSTOP) for 100 ms, three times: its ticks
+    // come late while it neither runs nor waits for a CPU.
+    const script = `
+      import { RuntimeMetrics } from ${
+      JSON.stringify(new URL("./runtime.ts", import.meta.url).href)
+    };
+      const runtime = new RuntimeMetrics({ resolutionMs: 5 });
+      runtime.start();
+      console.log("ready");
+      await new Promise((done) => Deno.stdin.readable.pipeTo(new WritableStream({ close: done })));
+      runtime.stop();
+      console.log(JSON.stringify(Object.fromEntries(runtime.stalls)));
+    `;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", script],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("ready\n")) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      out += value;
+    }
+    for (let i = 0; i < 3; i++) {
+      await pause(30);
+      Deno.kill(child.pid, "SIGSTOP");
+      await pause(100);
+      Deno.kill(child.pid, "SIGCONT");
+    }
+    await pause(30);
+    await child.stdin.close();
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      out += value;
+    }
+    const status = await child.status;
+    const stderr = await new Response(child.stderr).text();
+    assert.equal(status.code, 0, stderr);
+    const text = out.split("\n").filter((l) => l.startsWith("{"))[0];
+    const stalls = JSON.parse(text) as Record<string, number>;
+    // One for each stop (the account before this cause called each of them other); the
+    // process's start-up and a busy machine add stalls of other causes.
+    assert.ok((stalls.asleep ?? 0) >= 3, text);
+  },
+});
+
 Deno.test("a stall's cause: waiting for the core first, then a collection, then Rialto's work", () => {
-  const noWait = { waitMs: 0, ownThreadsMs: 0, offCpuMs: 0 };
+  const busy = { waitMs: 0, ownThreadsMs: 0, offCpuMs: 0, cpuMs: 10, switchedOut: false };
   const read = { cause: "ffi:get", ms: 3 };
   const scavenge = { type: "Scavenge", ms: 2.5 };
   // A 3 ms read of which 2.8 ms were spent waiting for the core.
-  assert.equal(stallCause(3, null, read, { ...noWait, waitMs: 2.8 }), "preempted");
+  assert.equal(stallCause(3, null, read, { ...busy, waitMs: 2.8 }), "preempted");
   assert.equal(
-    stallCause(3, null, read, { ...noWait, waitMs: 2.8, ownThreadsMs: 2 }),
+    stallCause(3, null, read, { ...busy, waitMs: 2.8, ownThreadsMs: 2 }),
     "preempted:own-threads",
   );
-  assert.equal(stallCause(3, scavenge, read, { ...noWait, waitMs: 0.4 }), "gc:Scavenge");
-  assert.equal(stallCause(3, null, read, { ...noWait, waitMs: 0.4 }), "ffi:get");
-  assert.equal(stallCause(3, null, { cause: "ffi:get", ms: 0.2 }, noWait), "other");
+  assert.equal(stallCause(3, scavenge, read, { ...busy, waitMs: 0.4 }), "gc:Scavenge");
+  assert.equal(stallCause(3, null, read, { ...busy, waitMs: 0.4 }), "ffi:get");
+  assert.equal(stallCause(3, null, { cause: "ffi:get", ms: 0.2 }, busy), "other");
+  // A read that slept in RocksDB (a disk read) is still the read's.
+  assert.equal(stallCause(3, null, read, { ...busy, cpuMs: 0.5 }), "ffi:get");
+  // Little CPU and no wait, in none of Rialto's work: the thread slept through it.
+  assert.equal(stallCause(3, null, null, { ...busy, cpuMs: 1.2, waitMs: 0.2 }), "asleep");
+  assert.equal(stallCause(3, null, null, { ...busy, cpuMs: 1.2, waitMs: 0.4 }), "other");
   // Without run_delay: off the CPU after an involuntary switch, once the work is ruled out.
-  const cpuTimesOnly = { waitMs: null, ownThreadsMs: 0, offCpuMs: 2 };
+  const cpuTimesOnly = { ...busy, waitMs: null, offCpuMs: 2, switchedOut: true, cpuMs: 1 };
   assert.equal(stallCause(3, null, read, cpuTimesOnly), "ffi:get");
   assert.equal(stallCause(3, null, null, cpuTimesOnly), "preempted");
-  assert.equal(stallCause(3, null, null, { ...cpuTimesOnly, offCpuMs: 0 }), "other");
+  assert.equal(
+    stallCause(3, null, null, { ...cpuTimesOnly, offCpuMs: 0, switchedOut: false }),
+    "asleep",
+  );
+  assert.equal(stallCause(3, null, null, { ...cpuTimesOnly, offCpuMs: 0, cpuMs: 5 }), "other");
   // A wait measured as none is not "unknown": the off-CPU time does not count then.
-  assert.equal(stallCause(3, null, null, { ...noWait, offCpuMs: 2 }), "other");
+  assert.equal(stallCause(3, null, null, { ...busy, offCpuMs: 2, switchedOut: true }), "other");
+  // Nothing known of the thread: never asleep.
+  assert.equal(
+    stallCause(3, null, null, { ...busy, waitMs: null, cpuMs: null }),
+    "other",
+  );
 });
