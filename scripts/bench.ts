@@ -48,6 +48,7 @@ import { decodePool, encodePool } from "./bench/pool.ts";
 import {
   addStalls,
   formatStalls,
+  formatTaskTimes,
   fullCollections,
   ownStalls,
   type RuntimeAccount,
@@ -90,8 +91,9 @@ Scenarios (names for --scenarios):
                Rialto alternated with the floor (below); prints each round's
                p99/p99.9/p99.99/max of both, the median of the rounds' p99.99
                ratios against the 1.5x target, and Rialto's event-loop stalls
-               over 1 ms by cause, its own (task:*, gc:*, ffi:*, message:*)
-               apart, and V8's collections. Each run has 10 s unrecorded at
+               over 1 ms by cause, its own (task:*, gc:*, ffi:*, message:*,
+               preempted:own-threads) apart, V8's collections, and how long
+               the periodic tasks held the loop. Each run has 10 s unrecorded at
                its rate first (the read path compiled, as in a long-running
                server). Run only when named in --scenarios; use --rounds 3 or
                more.
@@ -988,6 +990,8 @@ async function runTable(
   const stalls = new Map<string, Map<string, number>>();
   /** V8 collections by type, keyed per round as the stalls are (open-loop runs). */
   const collections = new Map<string, Map<string, number>>();
+  /** The periodic tasks' runs and times (stalls.ts `taskTimes`), keyed likewise. */
+  const tasks = new Map<string, Map<string, number>>();
   const started = performance.now();
   for (let round = 0; round < flags.rounds; round++) {
     for (const scenario of list) {
@@ -1023,6 +1027,9 @@ async function runTable(
             const partCollections = new Map<string, number>();
             addStalls(partCollections, from.collections, to.collections);
             collections.set(part, partCollections);
+            const partTasks = new Map<string, number>();
+            addStalls(partTasks, from.tasks, to.tasks);
+            tasks.set(part, partTasks);
           }
         }
         runs.push({ scenario: scenario.label, target: server.name, round, result, serverCpuSec });
@@ -1161,7 +1168,7 @@ async function runTable(
       s,
       runs,
       servers,
-      { stalls, collections },
+      { stalls, collections, tasks },
       flags.rounds,
       s.seconds * flags.scale,
     );
@@ -1203,6 +1210,7 @@ function tailReport(
   accounts: {
     readonly stalls: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly collections: ReadonlyMap<string, ReadonlyMap<string, number>>;
+    readonly tasks: ReadonlyMap<string, ReadonlyMap<string, number>>;
   },
   rounds: number,
   recordedSec: number,
@@ -1228,6 +1236,7 @@ function tailReport(
     let fullGcs = 0;
     let warmupOwn = 0;
     let warmupFullGcs = 0;
+    const taskTimes = new Map<string, number>();
     lines.push(
       `${scenario.label}: ${server.name} against the floor (${floor.name}), round by round:`,
     );
@@ -1247,6 +1256,7 @@ function tailReport(
       fullGcs += fullCollections(gcs);
       warmupOwn += ownStalls(warmupStalls);
       warmupFullGcs += fullCollections(warmupGcs);
+      addStalls(taskTimes, new Map(), accounts.tasks.get(key) ?? new Map());
       lines.push(
         `  round ${round + 1}: ${server.name} ${pcts(a)}; floor ${pcts(b)}; p99.99 ratio ` +
           `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(account)}; ` +
@@ -1262,7 +1272,8 @@ function tailReport(
         }`,
     );
     lines.push(
-      `  target no stall over 1 ms of Rialto's own cause (task, gc, ffi, message): ${own} in ` +
+      `  target no stall over 1 ms of Rialto's own cause (task, gc, ffi, message, ` +
+        `preempted:own-threads): ${own} in ` +
         `${ratios.length} runs of ${recordedSec.toFixed(0)} s recorded each, ${
           own === 0 ? "MET" : "NOT MET"
         } (in their warm-ups: ${warmupOwn})`,
@@ -1271,6 +1282,10 @@ function tailReport(
       `  mark-compacts (full collections) in the recorded seconds: ${fullGcs} in ` +
         `${ratios.length} runs, in their warm-ups: ${warmupFullGcs} (the issue's target: none ` +
         `in a 60 s run at 40,000/s)`,
+    );
+    lines.push(
+      `  periodic tasks on the serving loop in the recorded seconds (the issue's target: ~100 µs ` +
+        `at most each): ${formatTaskTimes(taskTimes)}`,
     );
   }
   return lines;
