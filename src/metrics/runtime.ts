@@ -110,22 +110,26 @@ export class RuntimeMetrics {
     this.#cpus = Math.max(1, navigator.hardwareConcurrency || 1);
     this.#last = performance.now();
     this.#remember();
-    this.#probe = setInterval(() => {
-      const now = performance.now();
-      const elapsed = now - this.#last;
-      const late = elapsed - this.#resolutionMs;
-      this.#last = now;
-      this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
-      const work = loopTasks.takeLongest();
-      if (late > STALL_MS) {
-        const share = this.#coreShare(elapsed);
-        const cause = stallCause(late, this.collectGc(), work, share);
-        this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
-      } else {
-        this.#threadUsage?.read();
-      }
-      this.#remember();
-    }, this.#resolutionMs);
+    // The probe is periodic work on the loop it watches too: timed as a task.
+    this.#probe = setInterval(
+      loopTasks.timed("stall-probe", () => {
+        const now = performance.now();
+        const elapsed = now - this.#last;
+        const late = elapsed - this.#resolutionMs;
+        this.#last = now;
+        this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
+        const work = loopTasks.takeLongest();
+        if (late > STALL_MS) {
+          const share = this.#coreShare(elapsed);
+          const cause = stallCause(late, this.collectGc(), work, share);
+          this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
+        } else {
+          this.#threadUsage?.read();
+        }
+        this.#remember();
+      }),
+      this.#resolutionMs,
+    );
     Deno.unrefTimer(this.#probe as unknown as number);
 
     const Profiler = (v8 as unknown as { GCProfiler?: new () => GcProfiler }).GCProfiler;
