@@ -114,7 +114,7 @@ export async function runtimeAccount(adminPort: number): Promise<RuntimeAccount>
 
 /**
  * Stall causes of Rialto's own (src/metrics/runtime.ts); "preempted" (another process had
- * the core) and "other" are not.
+ * the core), "asleep" and "other" are not.
  */
 const OWN_STALL_CAUSES = /^(?:(?:task|gc|ffi|message):|preempted:own-threads$)/;
 
