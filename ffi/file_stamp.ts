@@ -13,7 +13,10 @@ import { glibc } from "./glibc.ts";
 export interface FileStamp {
   readonly ino: number;
   readonly size: number;
-  /** Modification time, ms since the epoch (fractional: the file system's precision). */
+  /**
+   * Modification time, ms since the epoch (fractional: the file system's precision); NaN
+   * where the platform does not give one.
+   */
   readonly mtimeMs: number;
 }
 
@@ -48,5 +51,5 @@ export function fileStamp(path: string): FileStamp | null {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
   }
-  return { ino: info.ino ?? 0, size: info.size, mtimeMs: info.mtime?.getTime() ?? 0 };
+  return { ino: info.ino ?? 0, size: info.size, mtimeMs: info.mtime?.getTime() ?? NaN };
 }

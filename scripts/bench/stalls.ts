@@ -69,14 +69,16 @@ export function formatTaskTimes(times: ReadonlyMap<string, number>): string {
   const rows = tasks.map((task) => {
     const runs = times.get(`${task}:runs`) ?? 0;
     const meanUs = runs === 0 ? 0 : (times.get(`${task}:seconds`) ?? 0) / runs * 1e6;
-    return { task, runs, meanUs, over: times.get(`${task}:over`) ?? 0 };
+    return { task, runs, meanUs, over: times.get(`${task}:over`) };
   }).filter((r) => r.runs > 0).sort((a, b) => b.meanUs - a.meanUs);
   return rows.length === 0
     ? "none"
     : rows.map((r) =>
       `${r.task} ${r.runs.toLocaleString("en-US")} runs, mean ${r.meanUs.toFixed(0)} µs, ${
-        r.over.toLocaleString("en-US")
-      } over ${TASK_HOLD_TARGET_SECONDS * 1e6} µs`
+        // No bucket at the target's bound in the server's histogram: not known, not 0.
+        r.over === undefined ? "runs" : r.over.toLocaleString("en-US")} over ${
+        TASK_HOLD_TARGET_SECONDS * 1e6
+      } µs${r.over === undefined ? " not known" : ""}`
     ).join("; ");
 }
 

@@ -181,7 +181,8 @@ export function listingStamp(dataDir: string, folders: readonly string[]): strin
       parts.push(`${path}:gone`);
       continue;
     }
-    if (stamp.mtimeMs > settledBefore) return null;
+    // Too recent to trust, or no time known (NaN): only a scan can tell.
+    if (!(stamp.mtimeMs <= settledBefore)) return null;
     parts.push(`${path}:${stamp.ino}@${stamp.mtimeMs}`);
   }
   return parts.join("\n");
