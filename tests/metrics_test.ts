@@ -163,7 +163,7 @@ Deno.test("store names are escaped in labels, and an empty registry renders", ()
 });
 
 Deno.test("runtime metrics see a blocked event loop and real GC pauses", async () => {
-  const runtime = new RuntimeMetrics({ resolutionMs: 5, gcWindowMs: 60_000 });
+  const runtime = new RuntimeMetrics({ resolutionMs: 5 });
   runtime.start();
   try {
     await new Promise((resolve) => setTimeout(resolve, 30));

@@ -9,11 +9,14 @@
  * - `PerformanceObserver` lists 'gc' among its entry types but delivers no entries.
  *   `node:v8` `GCProfiler` does work: each collection with its type and cost (in ns on
  *   Deno 2.8.3, matching `--trace-gc`'s pause times). The profiler is stopped and
- *   restarted every `gcWindowMs` and its pauses go into a histogram per GC type.
- *   `stop()` builds its report on the event loop at ~0.15 ms per collection in it
- *   (measured: 50 collections, 6-27 ms; 5, about 1 ms), so the window is short: at 50 ms a
- *   busy server's report holds a few collections, and collecting never stalls the loop
- *   the way a one-second window did (the stall account found it: task:gc-stats).
+ *   restarted at each probe tick, and its pauses go into a histogram per GC type.
+ *   `stop()` builds its report on the event loop: an object of some 130 properties per
+ *   collection, each set through V8's API (ext/node/ops/v8.rs), at ~0.14 ms a collection
+ *   (measured on Deno 2.8.3 here, medians: none 9 µs, one 137 µs, two 214 µs). No cheaper
+ *   hook is had (the runtime exports no V8 symbol to FFI; its OpenTelemetry GC histogram's
+ *   finest bucket is 10 ms). So the report is taken often, to hold about one collection:
+ *   at a 50 ms window a server at 40k gets/s held 1.7 a report, 137-167 µs on average (the
+ *   stall account found a one-second window's 6-27 ms: task:gc-stats).
  * - `performance.eventLoopUtilization()` returns zeros: not used.
  *
  * A probe tick later than STALL_MS is a stall, counted by its cause (`stallCause`), the
@@ -27,6 +30,11 @@
  *   or compiler helpers, Deno's runtime threads) ran at least half that wait on this
  *   core: CPU time of theirs that the process's other cores (its affinity) could not
  *   have held. That one is Rialto's own cause.
+ * - `stolen`: the thread neither ran, nor waited for a CPU, nor slept for at least half the
+ *   stall's length since the last tick (no voluntary switch): its virtual CPU was not
+ *   running, the hypervisor had it (steal time; ffi/thread_usage.ts). Whatever held the loop
+ *   then was long by that much. Not Rialto's own cause; where the thread slept at all since
+ *   the last tick the account can not split sleep from steal and goes on down this list.
  * - `gc:<type>`: a GC pause of at least half of it since the last collection of GC
  *   statistics (collected at once when a stall is seen). Before the work, because a
  *   pause inside a task or a read would otherwise count as theirs.
@@ -69,10 +77,8 @@ interface GcProfiler {
 }
 
 export interface RuntimeMetricsOptions {
-  /** How often the event-loop probe wakes (default 10 ms). */
+  /** How often the event-loop probe wakes and GC statistics are collected (default 10 ms). */
   readonly resolutionMs?: number;
-  /** How often GC statistics are collected (default 50 ms; see above). */
-  readonly gcWindowMs?: number;
 }
 
 export class RuntimeMetrics {
@@ -81,9 +87,7 @@ export class RuntimeMetrics {
   /** Stalls over STALL_MS by cause: "gc:<type>", "task:<name>", "preempted", ... (above). */
   readonly stalls = new Map<string, number>();
   readonly #resolutionMs: number;
-  readonly #gcWindowMs: number;
   #probe: ReturnType<typeof setInterval> | null = null;
-  #gcTimer: ReturnType<typeof setInterval> | null = null;
   #profiler: GcProfiler | null = null;
   #last = 0;
   #threadUsage: ThreadUsage | null = null;
@@ -93,6 +97,8 @@ export class RuntimeMetrics {
   #lastCpuMs = 0;
   #lastProcessCpuMs = 0;
   #lastSwitches = 0;
+  #lastVoluntarySwitches = 0;
+  #lastReadAt = 0;
   #lastRunQueueMs: number | null = null;
   /** Whether this kernel's run_delay can be believed (see `#coreShare`). */
   #runQueueTrusted = true;
@@ -101,7 +107,6 @@ export class RuntimeMetrics {
 
   constructor(options: RuntimeMetricsOptions = {}) {
     this.#resolutionMs = options.resolutionMs ?? 10;
-    this.#gcWindowMs = options.gcWindowMs ?? 50;
   }
 
   start(): void {
@@ -110,39 +115,36 @@ export class RuntimeMetrics {
     this.#cpus = Math.max(1, navigator.hardwareConcurrency || 1);
     this.#last = performance.now();
     this.#remember();
-    // The probe is periodic work on the loop it watches too: timed as a task.
-    this.#probe = setInterval(
-      loopTasks.timed("stall-probe", () => {
-        const now = performance.now();
-        const elapsed = now - this.#last;
-        const late = elapsed - this.#resolutionMs;
-        this.#last = now;
-        this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
-        const work = loopTasks.takeLongest();
-        if (late > STALL_MS) {
-          const share = this.#coreShare(elapsed);
-          const cause = stallCause(late, this.collectGc(), work, share);
-          this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
-        } else {
-          this.#threadUsage?.read();
-        }
-        this.#remember();
-      }),
-      this.#resolutionMs,
-    );
-    Deno.unrefTimer(this.#probe as unknown as number);
-
     const Profiler = (v8 as unknown as { GCProfiler?: new () => GcProfiler }).GCProfiler;
     if (Profiler !== undefined) {
       this.#profiler = new Profiler();
       this.#profiler.start();
       this.gcSupported = true;
-      this.#gcTimer = setInterval(
-        loopTasks.timed("gc-stats", () => this.collectGc()),
-        this.#gcWindowMs,
-      );
-      Deno.unrefTimer(this.#gcTimer as unknown as number);
     }
+    this.#probe = setInterval(() => this.#tick(), this.#resolutionMs);
+    Deno.unrefTimer(this.#probe as unknown as number);
+  }
+
+  /**
+   * One probe tick: the GC statistics since the last, then the stall check. Both are
+   * periodic work on the loop they watch: each is timed as a task of its own.
+   */
+  #tick(): void {
+    const now = performance.now();
+    const work = loopTasks.takeLongest();
+    const gc = this.#profiler === null ? null : loopTasks.run("gc-stats", () => this.collectGc());
+    loopTasks.run("stall-probe", () => {
+      const late = now - this.#last - this.#resolutionMs;
+      this.#last = now;
+      this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
+      if (late > STALL_MS) {
+        const cause = stallCause(late, gc, work, this.#coreShare());
+        this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
+      } else {
+        this.#threadUsage?.read();
+      }
+      this.#remember();
+    });
   }
 
   /** Keeps the thread usage just read as the next tick's starting point. */
@@ -152,13 +154,16 @@ export class RuntimeMetrics {
     this.#lastCpuMs = usage.cpuMs;
     this.#lastProcessCpuMs = usage.processCpuMs;
     this.#lastSwitches = usage.involuntarySwitches;
+    this.#lastVoluntarySwitches = usage.voluntarySwitches;
     this.#lastRunQueueMs = usage.runQueueMs;
+    this.#lastReadAt = usage.readAt;
   }
 
-  /** How the thread shared its core over the last `elapsedMs` (reads its usage anew). */
-  #coreShare(elapsedMs: number): CoreShare {
+  /** How the thread shared its core since the last tick (reads its usage anew). */
+  #coreShare(): CoreShare {
     const usage = this.#threadUsage;
     if (usage === null || !usage.read()) return NO_SHARE;
+    const elapsedMs = usage.readAt - this.#lastReadAt;
     const cpuMs = usage.cpuMs - this.#lastCpuMs;
     const switchedOut = usage.involuntarySwitches > this.#lastSwitches;
     let waitMs: number | null = null;
@@ -168,9 +173,12 @@ export class RuntimeMetrics {
       // run_delay (CONFIG_SCHED_INFO off); the CPU times alone from now on.
       if (switchedOut && waitMs === 0) this.#runQueueTrusted = false;
     }
+    if (!this.#runQueueTrusted) waitMs = null;
     const siblingsMs = usage.processCpuMs - this.#lastProcessCpuMs - cpuMs;
+    const slept = usage.voluntarySwitches > this.#lastVoluntarySwitches;
     return {
-      waitMs: this.#runQueueTrusted ? waitMs : null,
+      waitMs,
+      stolenMs: waitMs === null || slept ? null : elapsedMs - cpuMs - waitMs,
       cpuMs,
       ownThreadsMs: Math.max(0, siblingsMs - (this.#cpus - 1) * elapsedMs),
       switchedOut,
@@ -208,9 +216,7 @@ export class RuntimeMetrics {
 
   stop(): void {
     if (this.#probe !== null) clearInterval(this.#probe);
-    if (this.#gcTimer !== null) clearInterval(this.#gcTimer);
     this.#probe = null;
-    this.#gcTimer = null;
     this.#profiler?.stop();
     this.#profiler = null;
     this.#threadUsage?.close();
@@ -259,6 +265,11 @@ export class RuntimeMetrics {
 export interface CoreShare {
   /** Time it waited for a CPU, runnable (run_delay), ms; null where not known. */
   readonly waitMs: number | null;
+  /**
+   * Time it neither ran, nor waited for a CPU, nor slept: steal, ms; null where not known
+   * (no run_delay, or it slept since the last tick).
+   */
+  readonly stolenMs: number | null;
   /** CPU time of the process's other threads that must have run on its core, ms. */
   readonly ownThreadsMs: number;
   /** Off-CPU time when it was switched out involuntarily, else 0, ms (no run_delay). */
@@ -271,6 +282,7 @@ export interface CoreShare {
 
 const NO_SHARE: CoreShare = {
   waitMs: null,
+  stolenMs: null,
   ownThreadsMs: 0,
   offCpuMs: 0,
   cpuMs: null,
@@ -291,6 +303,7 @@ export function stallCause(
   if (share.waitMs !== null && share.waitMs >= half) {
     return share.ownThreadsMs >= share.waitMs / 2 ? "preempted:own-threads" : "preempted";
   }
+  if (share.stolenMs !== null && share.stolenMs >= half) return "stolen";
   if (gc !== null && gc.ms >= half) return `gc:${gc.type}`;
   if (work !== null && work.ms >= half) return work.cause;
   // Neither running nor waiting for a CPU for more than half of it, and in none of

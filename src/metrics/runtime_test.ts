@@ -48,10 +48,36 @@ Deno.test("a stall is counted by the work noted with its cause: a long FFI read,
     await pause(20);
     assert.ok((runtime.stalls.get("ffi:get") ?? 0) >= 1, JSON.stringify([...runtime.stalls]));
     assert.equal(runtime.stalls.get("message:snapshot"), undefined);
+    assert.equal(runtime.stalls.get("stolen"), undefined, "nothing is steal on a busy loop");
     assert.ok((runtime.stalls.get("other") ?? 0) >= 1, JSON.stringify([...runtime.stalls]));
   } finally {
     runtime.stop();
   }
+});
+
+Deno.test({
+  name: "a read that sleeps (a disk read, a lock) is the read's stall: not steal, not asleep",
+  // Without run_delay no stall is taken for steal.
+  ignore: Deno.build.os !== "linux" || !runQueueAccounted(),
+  fn: async () => {
+    const runtime = new RuntimeMetrics({ resolutionMs: 5 });
+    runtime.start();
+    try {
+      const lock = new Int32Array(new SharedArrayBuffer(4));
+      for (let i = 0; i < 3; i++) {
+        await pause(20);
+        const started = performance.now();
+        Atomics.wait(lock, 0, 0, 30); // Off the CPU, not waiting for one: a sleep.
+        loopTasks.note("ffi:get", performance.now() - started);
+      }
+      await pause(20);
+      const text = JSON.stringify([...runtime.stalls]);
+      assert.ok((runtime.stalls.get("ffi:get") ?? 0) >= 3, text);
+      assert.equal(runtime.stalls.get("stolen"), undefined, text);
+    } finally {
+      runtime.stop();
+    }
+  },
 });
 
 /**
@@ -225,7 +251,14 @@ Deno.test({
 });
 
 Deno.test("a stall's cause: waiting for the core first, then a collection, then Rialto's work", () => {
-  const busy = { waitMs: 0, ownThreadsMs: 0, offCpuMs: 0, cpuMs: 10, switchedOut: false };
+  const busy = {
+    waitMs: 0,
+    stolenMs: null,
+    ownThreadsMs: 0,
+    offCpuMs: 0,
+    cpuMs: 10,
+    switchedOut: false,
+  };
   const read = { cause: "ffi:get", ms: 3 };
   const scavenge = { type: "Scavenge", ms: 2.5 };
   // A 3 ms read of which 2.8 ms were spent waiting for the core.
@@ -234,6 +267,11 @@ Deno.test("a stall's cause: waiting for the core first, then a collection, then 
     stallCause(3, null, read, { ...busy, waitMs: 2.8, ownThreadsMs: 2 }),
     "preempted:own-threads",
   );
+  // A read or a collection that the hypervisor interrupted (steal): neither ran nor waited
+  // nor slept for most of the stall. Waiting for the core still comes first.
+  assert.equal(stallCause(3, scavenge, read, { ...busy, stolenMs: 2.2 }), "stolen");
+  assert.equal(stallCause(3, null, read, { ...busy, waitMs: 1.6, stolenMs: 1.6 }), "preempted");
+  assert.equal(stallCause(3, scavenge, read, { ...busy, stolenMs: 1.2 }), "gc:Scavenge");
   assert.equal(stallCause(3, scavenge, read, { ...busy, waitMs: 0.4 }), "gc:Scavenge");
   assert.equal(stallCause(3, null, read, { ...busy, waitMs: 0.4 }), "ffi:get");
   assert.equal(stallCause(3, null, { cause: "ffi:get", ms: 0.2 }, busy), "other");
