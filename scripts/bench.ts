@@ -49,6 +49,7 @@ import {
   addStalls,
   formatStalls,
   formatTaskTimes,
+  formatThreadCpu,
   fullCollections,
   ownStalls,
   type RuntimeAccount,
@@ -992,6 +993,8 @@ async function runTable(
   const collections = new Map<string, Map<string, number>>();
   /** The periodic tasks' runs and times (stalls.ts `taskTimes`), keyed likewise. */
   const tasks = new Map<string, Map<string, number>>();
+  /** CPU seconds of the server's threads by name (stalls.ts `threadCpu`), keyed likewise. */
+  const threads = new Map<string, Map<string, number>>();
   const started = performance.now();
   for (let round = 0; round < flags.rounds; round++) {
     for (const scenario of list) {
@@ -1000,16 +1003,19 @@ async function runTable(
         const warmup = scenario.warmup ?? flags.warmup;
         const spec = loadSpec(server, pools, scenario, flags, seconds, warmup);
         const port = scenario.mode === "open" ? server.adminPort : null;
-        const before = port === null ? null : await runtimeAccount(port);
+        const before = port === null ? null : await runtimeAccount(port, server.pid);
         // Read again a second before the warm-up ends (a scrape is work for the server),
         // so that what the recorded seconds saw stands apart from the warm-up's.
         const midway = before === null || warmup < 2 ? null : new Promise<RuntimeAccount>(
           (resolve, reject) =>
-            setTimeout(() => runtimeAccount(port!).then(resolve, reject), (warmup - 1) * 1000),
+            setTimeout(
+              () => runtimeAccount(port!, server.pid).then(resolve, reject),
+              (warmup - 1) * 1000,
+            ),
         );
         const { result, serverCpuSec } = await measure(server, loadgen, spec, flags.loadCpu);
         if (before !== null) {
-          const after = await runtimeAccount(port!);
+          const after = await runtimeAccount(port!, server.pid);
           const mid = (await midway) ?? before;
           const key = `${scenario.label} / ${server.name}`;
           const total = stalls.get(key) ?? new Map<string, number>();
@@ -1030,6 +1036,9 @@ async function runTable(
             const partTasks = new Map<string, number>();
             addStalls(partTasks, from.tasks, to.tasks);
             tasks.set(part, partTasks);
+            const partThreads = new Map<string, number>();
+            addStalls(partThreads, from.threads, to.threads);
+            threads.set(part, partThreads);
           }
         }
         runs.push({ scenario: scenario.label, target: server.name, round, result, serverCpuSec });
@@ -1168,7 +1177,7 @@ async function runTable(
       s,
       runs,
       servers,
-      { stalls, collections, tasks },
+      { stalls, collections, tasks, threads },
       flags.rounds,
       s.seconds * flags.scale,
     );
@@ -1211,6 +1220,7 @@ function tailReport(
     readonly stalls: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly collections: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly tasks: ReadonlyMap<string, ReadonlyMap<string, number>>;
+    readonly threads: ReadonlyMap<string, ReadonlyMap<string, number>>;
   },
   rounds: number,
   recordedSec: number,
@@ -1237,6 +1247,7 @@ function tailReport(
     let warmupOwn = 0;
     let warmupFullGcs = 0;
     const taskTimes = new Map<string, number>();
+    const threadTimes = new Map<string, number>();
     lines.push(
       `${scenario.label}: ${server.name} against the floor (${floor.name}), round by round:`,
     );
@@ -1257,11 +1268,16 @@ function tailReport(
       warmupOwn += ownStalls(warmupStalls);
       warmupFullGcs += fullCollections(warmupGcs);
       addStalls(taskTimes, new Map(), accounts.tasks.get(key) ?? new Map());
+      const roundThreads = accounts.threads.get(key) ?? new Map<string, number>();
+      addStalls(threadTimes, new Map(), roundThreads);
       lines.push(
         `  round ${round + 1}: ${server.name} ${pcts(a)}; floor ${pcts(b)}; p99.99 ratio ` +
           `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(account)}; ` +
-          `V8 collections: ${formatStalls(gcs)}; in the warm-up before: stalls ` +
-          `${formatStalls(warmupStalls)}, collections ${formatStalls(warmupGcs)}`,
+          `V8 collections: ${formatStalls(gcs)}; threads' CPU: ${formatThreadCpu(roundThreads)}; ` +
+          `in the warm-up before: stalls ${formatStalls(warmupStalls)}, collections ` +
+          `${formatStalls(warmupGcs)}, threads' CPU ${
+            formatThreadCpu(accounts.threads.get(`${key} / warm-up`) ?? new Map())
+          }`,
       );
     }
     const m = median(ratios);
@@ -1286,6 +1302,10 @@ function tailReport(
     lines.push(
       `  periodic tasks on the serving loop in the recorded seconds (the issue's target: ~100 µs ` +
         `at most each): ${formatTaskTimes(taskTimes)}`,
+    );
+    lines.push(
+      `  the server's threads' CPU in the recorded seconds, by thread name (the serving ` +
+        `thread is main; the others share its core): ${formatThreadCpu(threadTimes)}`,
     );
   }
   return lines;
