@@ -8,15 +8,19 @@
  *   a request arriving then would have seen (GC pauses included).
  * - `PerformanceObserver` lists 'gc' among its entry types but delivers no entries.
  *   `node:v8` `GCProfiler` does work: each collection with its type and cost (in ns on
- *   Deno 2.8.3, matching `--trace-gc`'s pause times). The profiler is stopped and
- *   restarted at each probe tick, and its pauses go into a histogram per GC type.
- *   `stop()` builds its report on the event loop: an object of some 130 properties per
- *   collection, each set through V8's API (ext/node/ops/v8.rs), at ~0.14 ms a collection
- *   (measured on Deno 2.8.3 here, medians: none 9 µs, one 137 µs, two 214 µs). No cheaper
- *   hook is had (the runtime exports no V8 symbol to FFI; its OpenTelemetry GC histogram's
- *   finest bucket is 10 ms). So the report is taken often, to hold about one collection:
- *   at a 50 ms window a server at 40k gets/s held 1.7 a report, 137-167 µs on average (the
- *   stall account found a one-second window's 6-27 ms: task:gc-stats).
+ *   Deno 2.8.3, matching `--trace-gc`'s pause times). Its pauses go into a histogram per GC
+ *   type. `stop()` builds its report on the event loop: an object of some 130 properties per
+ *   collection, each set through V8's API (ext/node/ops/v8.rs), ~0.14 ms a collection
+ *   (medians on Deno 2.8.3 here: none 9 µs, one 137 µs, two 214 µs), and each stop and
+ *   restart costs more on a loaded loop than in a loop of them (a 40k gets/s server: ~44 µs
+ *   for an empty report). No cheaper hook is had (the runtime exports no V8 symbol to FFI;
+ *   its OpenTelemetry GC histogram's finest bucket is 10 ms). So the report is taken at a
+ *   probe tick when V8 has collected since the last (the heap in use shrank: between
+ *   collections it only grows; one `getHeapStatistics`, ~1 µs), at a stall, and at least
+ *   once a second: each report then holds about one collection, and no empty one is built.
+ *   Measured at 40k gets/s, a report every 50 ms held 1.7 (137-167 µs a run on average),
+ *   one at every 10 ms tick cost twice the CPU (62 µs a run; the stall account found a
+ *   one-second window's 6-27 ms: task:gc-stats).
  * - `performance.eventLoopUtilization()` returns zeros: not used.
  *
  * A probe tick later than STALL_MS is a stall, counted by its cause (`stallCause`), the
@@ -64,6 +68,9 @@ import { renderHistogram } from "./read_metrics.ts";
 /** A probe tick this much later than due is a stall worth a cause. */
 export const STALL_MS = 1;
 
+/** The GC report is taken at least this often, whatever the heap did (ms). */
+const GC_REPORT_MAX_MS = 1000;
+
 const latencyBuckets = new Buckets(LATENCY_BUCKETS_SECONDS);
 
 interface GcStatistic {
@@ -99,6 +106,10 @@ export class RuntimeMetrics {
   #lastSwitches = 0;
   #lastVoluntarySwitches = 0;
   #lastReadAt = 0;
+  /** The heap in use at the last tick, bytes. */
+  #heapUsed = 0;
+  /** When the GC report was last taken. */
+  #gcReportedAt = 0;
   #lastRunQueueMs: number | null = null;
   /** Whether this kernel's run_delay can be believed (see `#coreShare`). */
   #runQueueTrusted = true;
@@ -126,25 +137,41 @@ export class RuntimeMetrics {
   }
 
   /**
-   * One probe tick: the GC statistics since the last, then the stall check. Both are
-   * periodic work on the loop they watch: each is timed as a task of its own.
+   * One probe tick: the stall check (with the GC report at a stall, its cause may be a
+   * collection), then the GC report when one is due. Both are periodic work on the loop
+   * they watch: each is timed as a task of its own.
    */
   #tick(): void {
-    const now = performance.now();
-    const work = loopTasks.takeLongest();
-    const gc = this.#profiler === null ? null : loopTasks.run("gc-stats", () => this.collectGc());
+    let reportDue = false;
     loopTasks.run("stall-probe", () => {
+      const now = performance.now();
       const late = now - this.#last - this.#resolutionMs;
       this.#last = now;
       this.eventLoopDelay.observe(late > 0 ? late / 1000 : 0);
+      const work = loopTasks.takeLongest();
+      reportDue = this.#gcReportDue(now);
       if (late > STALL_MS) {
-        const cause = stallCause(late, gc, work, this.#coreShare());
+        const cause = stallCause(late, this.collectGc(), work, this.#coreShare());
         this.stalls.set(cause, (this.stalls.get(cause) ?? 0) + 1);
+        reportDue = false;
       } else {
         this.#threadUsage?.read();
       }
       this.#remember();
     });
+    if (reportDue) loopTasks.run("gc-stats", () => this.collectGc());
+  }
+
+  /**
+   * Whether the GC report is due: V8 has collected since the last tick (the heap in use
+   * shrank), or GC_REPORT_MAX_MS have passed since the last report.
+   */
+  #gcReportDue(now: number): boolean {
+    if (this.#profiler === null) return false;
+    const heapUsed = v8.getHeapStatistics().used_heap_size;
+    const collected = heapUsed < this.#heapUsed;
+    this.#heapUsed = heapUsed;
+    return collected || now - this.#gcReportedAt >= GC_REPORT_MAX_MS;
   }
 
   /** Keeps the thread usage just read as the next tick's starting point. */
@@ -193,6 +220,7 @@ export class RuntimeMetrics {
   collectGc(): { type: string; ms: number } | null {
     const profiler = this.#profiler;
     if (profiler === null) return null;
+    this.#gcReportedAt = performance.now();
     const profile = profiler.stop();
     profiler.start();
     let longest: { type: string; ms: number } | null = null;

@@ -80,6 +80,45 @@ Deno.test({
   },
 });
 
+Deno.test("GC statistics are taken after V8 collected, not at every tick", async () => {
+  const runsOf = (task: string) => {
+    const data = loopTasks.durations().get(task)?.data ?? [0];
+    return Array.from(data).slice(0, -1).reduce((a, b) => a + b, 0);
+  };
+  const runtime = new RuntimeMetrics({ resolutionMs: 5 });
+  runtime.start();
+  try {
+    await pause(30);
+    const quiet = { reports: runsOf("gc-stats"), ticks: runsOf("stall-probe") };
+    await pause(300); // Nothing allocates: no collection, no report due.
+    const ticks = runsOf("stall-probe") - quiet.ticks;
+    const reports = runsOf("gc-stats") - quiet.reports;
+    assert.ok(ticks >= 20, `${ticks} ticks`);
+    assert.ok(reports <= 2, `${reports} reports in ${ticks} quiet ticks`);
+
+    const before = { reports: runsOf("gc-stats"), scavenges: scavenges(runtime) };
+    for (let piece = 0; piece < 30; piece++) {
+      let junk: unknown[] = [];
+      for (let i = 0; i < 50_000; i++) {
+        junk.push({ i });
+        if (junk.length > 1_000) junk = [];
+      }
+      await pause(2); // The probe ticks between the pieces.
+    }
+    await pause(20);
+    const scavenged = scavenges(runtime) - before.scavenges;
+    assert.ok(scavenged > 0, "the churn's scavenges reached the histogram without asking");
+    assert.ok(runsOf("gc-stats") > before.reports);
+  } finally {
+    runtime.stop();
+  }
+});
+
+function scavenges(runtime: RuntimeMetrics): number {
+  const data = runtime.gcPauses("Scavenge")?.data ?? [0];
+  return Array.from(data).slice(0, -1).reduce((a, b) => a + b, 0);
+}
+
 /**
  * Whether this kernel keeps run_delay: by the time the tests run, the main thread has been
  * woken up often enough to have waited for a CPU at least once.
