@@ -995,6 +995,8 @@ async function runTable(
   const tasks = new Map<string, Map<string, number>>();
   /** CPU seconds of the server's threads by name (stalls.ts `threadCpu`), keyed likewise. */
   const threads = new Map<string, Map<string, number>>();
+  /** Seconds the hypervisor took from the server's CPUs (stalls.ts `stealSeconds`), likewise. */
+  const steal = new Map<string, number>();
   const started = performance.now();
   for (let round = 0; round < flags.rounds; round++) {
     for (const scenario of list) {
@@ -1003,19 +1005,25 @@ async function runTable(
         const warmup = scenario.warmup ?? flags.warmup;
         const spec = loadSpec(server, pools, scenario, flags, seconds, warmup);
         const port = scenario.mode === "open" ? server.adminPort : null;
-        const before = port === null ? null : await runtimeAccount(port, server.pid);
+        const before = port === null
+          ? null
+          : await runtimeAccount(port, server.pid, cpusOf(server.target, flags));
         // Read again a second before the warm-up ends (a scrape is work for the server),
         // so that what the recorded seconds saw stands apart from the warm-up's.
         const midway = before === null || warmup < 2 ? null : new Promise<RuntimeAccount>(
           (resolve, reject) =>
             setTimeout(
-              () => runtimeAccount(port!, server.pid).then(resolve, reject),
+              () =>
+                runtimeAccount(port!, server.pid, cpusOf(server.target, flags)).then(
+                  resolve,
+                  reject,
+                ),
               (warmup - 1) * 1000,
             ),
         );
         const { result, serverCpuSec } = await measure(server, loadgen, spec, flags.loadCpu);
         if (before !== null) {
-          const after = await runtimeAccount(port!, server.pid);
+          const after = await runtimeAccount(port!, server.pid, cpusOf(server.target, flags));
           const mid = (await midway) ?? before;
           const key = `${scenario.label} / ${server.name}`;
           const total = stalls.get(key) ?? new Map<string, number>();
@@ -1039,6 +1047,7 @@ async function runTable(
             const partThreads = new Map<string, number>();
             addStalls(partThreads, from.threads, to.threads);
             threads.set(part, partThreads);
+            steal.set(part, to.steal - from.steal);
           }
         }
         runs.push({ scenario: scenario.label, target: server.name, round, result, serverCpuSec });
@@ -1177,7 +1186,7 @@ async function runTable(
       s,
       runs,
       servers,
-      { stalls, collections, tasks, threads },
+      { stalls, collections, tasks, threads, steal },
       flags.rounds,
       s.seconds * flags.scale,
     );
@@ -1221,6 +1230,7 @@ function tailReport(
     readonly collections: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly tasks: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly threads: ReadonlyMap<string, ReadonlyMap<string, number>>;
+    readonly steal: ReadonlyMap<string, number>;
   },
   rounds: number,
   recordedSec: number,
@@ -1248,6 +1258,7 @@ function tailReport(
     let warmupFullGcs = 0;
     const taskTimes = new Map<string, number>();
     const threadTimes = new Map<string, number>();
+    let stolen = 0;
     lines.push(
       `${scenario.label}: ${server.name} against the floor (${floor.name}), round by round:`,
     );
@@ -1270,10 +1281,13 @@ function tailReport(
       addStalls(taskTimes, new Map(), accounts.tasks.get(key) ?? new Map());
       const roundThreads = accounts.threads.get(key) ?? new Map<string, number>();
       addStalls(threadTimes, new Map(), roundThreads);
+      const roundSteal = accounts.steal.get(key) ?? 0;
+      stolen += roundSteal;
       lines.push(
         `  round ${round + 1}: ${server.name} ${pcts(a)}; floor ${pcts(b)}; p99.99 ratio ` +
           `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(account)}; ` +
           `V8 collections: ${formatStalls(gcs)}; threads' CPU: ${formatThreadCpu(roundThreads)}; ` +
+          `the host's steal on its CPUs: ${roundSteal.toFixed(2)} s; ` +
           `in the warm-up before: stalls ${formatStalls(warmupStalls)}, collections ` +
           `${formatStalls(warmupGcs)}, threads' CPU ${
             formatThreadCpu(accounts.threads.get(`${key} / warm-up`) ?? new Map())
@@ -1305,7 +1319,8 @@ function tailReport(
     );
     lines.push(
       `  the server's threads' CPU in the recorded seconds, by thread name (the serving ` +
-        `thread is main; the others share its core): ${formatThreadCpu(threadTimes)}`,
+        `thread is main; the others share its core): ${formatThreadCpu(threadTimes)}; the ` +
+        `host's steal on its CPUs: ${stolen.toFixed(2)} s`,
     );
   }
   return lines;

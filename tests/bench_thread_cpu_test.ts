@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatThreadCpu, threadCpu } from "../scripts/bench/stalls.ts";
+import { formatThreadCpu, stealSeconds, threadCpu } from "../scripts/bench/stalls.ts";
 
 Deno.test({
   name: "the bench reads a server's CPU by thread from /proc: the serving thread is main",
@@ -41,5 +41,28 @@ Deno.test({
       formatThreadCpu(new Map([["V8 DefaultWorke", 0.25], ["main", 12], ["idle", 0]])),
       "main 12.00 s, V8 DefaultWorke 0.25 s",
     );
+  },
+});
+
+Deno.test({
+  name: "the bench reads the host's steal of the server's CPUs from /proc/stat",
+  ignore: Deno.build.os !== "linux",
+  fn: () => {
+    const perCpu = () =>
+      Deno.readTextFileSync("/proc/stat").split("\n")
+        .filter((line) => /^cpu\d+ /.test(line))
+        .map((line) => Number(line.split(/\s+/)[8]) / 100);
+    // Steal may grow between two reads: the bench's figure lies between the two around it.
+    const within = (cpus: string, pick: (steal: number[]) => number) => {
+      const before = pick(perCpu());
+      const read = stealSeconds(cpus);
+      const after = pick(perCpu());
+      assert.ok(before - 1e-9 <= read && read <= after + 1e-9, `${cpus}: ${read}`);
+    };
+    const last = perCpu().length - 1;
+    within("0", (steal) => steal[0]);
+    within(`0-${last}`, (steal) => steal.reduce((a, b) => a + b, 0));
+    within(`0,${last}`, (steal) => steal[0] + (last > 0 ? steal[last] : 0));
+    assert.equal(stealSeconds("4096"), 0, "no such CPU: nothing");
   },
 });

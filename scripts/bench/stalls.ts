@@ -109,16 +109,51 @@ export interface RuntimeAccount {
   readonly tasks: Map<string, number>;
   /** CPU seconds of the server's threads by name (`threadCpu`). */
   readonly threads: Map<string, number>;
+  /** Seconds the hypervisor took from the server's CPUs so far (`stealSeconds`). */
+  readonly steal: number;
 }
 
-export async function runtimeAccount(adminPort: number, pid: number): Promise<RuntimeAccount> {
+/** The account of the server `pid`, serving on CPUs `cpus` (a taskset list, "0" or "0-1"). */
+export async function runtimeAccount(
+  adminPort: number,
+  pid: number,
+  cpus: string,
+): Promise<RuntimeAccount> {
   const text = await metricsText(adminPort);
   return {
     stalls: stallCounts(text),
     collections: collectionCounts(text),
     tasks: taskTimes(text),
     threads: threadCpu(pid),
+    steal: stealSeconds(cpus),
   };
+}
+
+/**
+ * Steal time of CPUs `cpus` ("0", "0-1", "0,2") since boot, seconds (/proc/stat, its
+ * eighth figure): time the hypervisor ran something else while the guest wanted the CPU,
+ * in 10 ms ticks. What the stall account's `stolen` is made of. 0 where there is no
+ * /proc/stat.
+ */
+export function stealSeconds(cpus: string): number {
+  const wanted = new Set<number>();
+  for (const part of cpus.split(",")) {
+    const [from, to = from] = part.split("-").map(Number);
+    for (let cpu = from; cpu <= to; cpu++) wanted.add(cpu);
+  }
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/stat");
+  } catch {
+    return 0;
+  }
+  let ticks = 0;
+  for (const line of text.split("\n")) {
+    const match = /^cpu(\d+) (.*)$/.exec(line);
+    if (match === null || !wanted.has(Number(match[1]))) continue;
+    ticks += Number(match[2].trim().split(/\s+/)[7] ?? 0);
+  }
+  return ticks / USER_HZ;
 }
 
 /** The kernel's clock ticks a second for /proc's CPU times (USER_HZ, 100 on Linux). */
