@@ -997,6 +997,8 @@ async function runTable(
   const threads = new Map<string, Map<string, number>>();
   /** Seconds the hypervisor took from the server's CPUs (stalls.ts `stealSeconds`), likewise. */
   const steal = new Map<string, number>();
+  /** CPU seconds of the machine's other threads by name (`machineThreadCpu`), likewise. */
+  const others = new Map<string, Map<string, number>>();
   const started = performance.now();
   for (let round = 0; round < flags.rounds; round++) {
     for (const scenario of list) {
@@ -1048,6 +1050,9 @@ async function runTable(
             addStalls(partThreads, from.threads, to.threads);
             threads.set(part, partThreads);
             steal.set(part, to.steal - from.steal);
+            const partOthers = new Map<string, number>();
+            addStalls(partOthers, from.others, to.others);
+            others.set(part, partOthers);
           }
         }
         runs.push({ scenario: scenario.label, target: server.name, round, result, serverCpuSec });
@@ -1186,7 +1191,7 @@ async function runTable(
       s,
       runs,
       servers,
-      { stalls, collections, tasks, threads, steal },
+      { stalls, collections, tasks, threads, steal, others },
       flags.rounds,
       s.seconds * flags.scale,
     );
@@ -1231,6 +1236,7 @@ function tailReport(
     readonly tasks: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly threads: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly steal: ReadonlyMap<string, number>;
+    readonly others: ReadonlyMap<string, ReadonlyMap<string, number>>;
   },
   rounds: number,
   recordedSec: number,
@@ -1287,7 +1293,8 @@ function tailReport(
         `  round ${round + 1}: ${server.name} ${pcts(a)}; floor ${pcts(b)}; p99.99 ratio ` +
           `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(account)}; ` +
           `V8 collections: ${formatStalls(gcs)}; threads' CPU: ${formatThreadCpu(roundThreads)}; ` +
-          `the host's steal on its CPUs: ${roundSteal.toFixed(2)} s; ` +
+          `the host's steal on its CPUs: ${roundSteal.toFixed(2)} s; the machine's busiest ` +
+          `other threads: ${formatThreadCpu(accounts.others.get(key) ?? new Map(), 5)}; ` +
           `in the warm-up before: stalls ${formatStalls(warmupStalls)}, collections ` +
           `${formatStalls(warmupGcs)}, threads' CPU ${
             formatThreadCpu(accounts.threads.get(`${key} / warm-up`) ?? new Map())

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatThreadCpu, stealSeconds, threadCpu } from "../scripts/bench/stalls.ts";
+import {
+  formatThreadCpu,
+  machineThreadCpu,
+  stealSeconds,
+  threadCpu,
+} from "../scripts/bench/stalls.ts";
 
 Deno.test({
   name: "the bench reads a server's CPU by thread from /proc: the serving thread is main",
@@ -64,5 +69,32 @@ Deno.test({
     within(`0-${last}`, (steal) => steal.reduce((a, b) => a + b, 0));
     within(`0,${last}`, (steal) => steal[0] + (last > 0 ? steal[last] : 0));
     assert.equal(stealSeconds("4096"), 0, "no such CPU: nothing");
+  },
+});
+
+Deno.test({
+  name: "the bench sees the machine's other threads by name, the server left out",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const before = machineThreadCpu(Deno.pid);
+    const spinner = new Deno.Command("sh", {
+      args: ["-c", "while :; do :; done"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const after = machineThreadCpu(Deno.pid);
+      const sh = (after.get("sh") ?? 0) - (before.get("sh") ?? 0);
+      assert.ok(sh >= 0.2, `the spinning shell: ${sh} s in 0.4 s`);
+      assert.equal(after.has("main"), false, "no thread is named main: the server is left out");
+      assert.equal(
+        formatThreadCpu(new Map([["a", 1], ["b", 3], ["c", 2]]), 2),
+        "b 3.00 s, c 2.00 s",
+      );
+    } finally {
+      spinner.kill();
+      await spinner.status;
+    }
   },
 });

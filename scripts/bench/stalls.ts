@@ -111,6 +111,8 @@ export interface RuntimeAccount {
   readonly threads: Map<string, number>;
   /** Seconds the hypervisor took from the server's CPUs so far (`stealSeconds`). */
   readonly steal: number;
+  /** CPU seconds of every other thread on the machine by name (`machineThreadCpu`). */
+  readonly others: Map<string, number>;
 }
 
 /** The account of the server `pid`, serving on CPUs `cpus` (a taskset list, "0" or "0-1"). */
@@ -126,6 +128,7 @@ export async function runtimeAccount(
     tasks: taskTimes(text),
     threads: threadCpu(pid),
     steal: stealSeconds(cpus),
+    others: machineThreadCpu(pid),
   };
 }
 
@@ -167,7 +170,7 @@ const USER_HZ = 100;
  * serving core when the server has one (`preempted:own-threads`). Empty where there is no
  * /proc; a thread that ended meanwhile is left out.
  */
-export function threadCpu(pid: number): Map<string, number> {
+export function threadCpu(pid: number, mainAsMain = true): Map<string, number> {
   const cpu = new Map<string, number>();
   let tids: Deno.DirEntry[];
   try {
@@ -184,7 +187,9 @@ export function threadCpu(pid: number): Map<string, number> {
     }
     // "<tid> (<name>) <state> ...": the name may hold spaces and parentheses.
     const close = stat.lastIndexOf(")");
-    const name = Number(tid) === pid ? "main" : stat.slice(stat.indexOf("(") + 1, close);
+    const name = mainAsMain && Number(tid) === pid
+      ? "main"
+      : stat.slice(stat.indexOf("(") + 1, close);
     const fields = stat.slice(close + 2).split(" ");
     // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
     const seconds = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
@@ -193,9 +198,32 @@ export function threadCpu(pid: number): Map<string, number> {
   return cpu;
 }
 
+/**
+ * User + system CPU seconds of every thread on the machine outside process `pid`, summed by
+ * thread name ("ksoftirqd/0", "loadgen", "deno"): who else ran while a server was measured.
+ */
+export function machineThreadCpu(pid: number): Map<string, number> {
+  const cpu = new Map<string, number>();
+  let processes: Deno.DirEntry[];
+  try {
+    processes = [...Deno.readDirSync("/proc")];
+  } catch {
+    return cpu;
+  }
+  for (const entry of processes) {
+    const other = Number(entry.name);
+    if (!Number.isInteger(other) || other === pid) continue;
+    for (const [name, seconds] of threadCpu(other, false)) {
+      cpu.set(name, (cpu.get(name) ?? 0) + seconds);
+    }
+  }
+  return cpu;
+}
+
 /** "main 142.10 s, V8 DefaultWorke 1.30 s", most first, from `threadCpu` differences. */
-export function formatThreadCpu(threads: ReadonlyMap<string, number>): string {
-  const entries = [...threads].filter(([, s]) => s > 0).sort(([, a], [, b]) => b - a);
+export function formatThreadCpu(threads: ReadonlyMap<string, number>, top = Infinity): string {
+  const entries = [...threads].filter(([, s]) => s > 0).sort(([, a], [, b]) => b - a)
+    .slice(0, top);
   return entries.length === 0
     ? "none counted"
     : entries.map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(", ");
