@@ -5,7 +5,8 @@
  *
  * - getrusage(2) RUSAGE_THREAD (glibc): the thread's CPU time and its context switches,
  *   involuntary (the scheduler took the core) and voluntary (it slept: a poll, a lock, a
- *   disk read); RUSAGE_SELF: the CPU time of the whole process, so that the probe can tell
+ *   disk read), and its major page faults (a page the kernel had dropped, read back from
+ *   disk); RUSAGE_SELF: the CPU time of the whole process, so that the probe can tell
  *   how much the process's other threads (worker isolates, V8's GC and compiler helpers,
  *   Deno's runtime threads) ran meanwhile.
  * - /proc/thread-self/schedstat (Linux): the time the thread spent runnable but waiting
@@ -34,6 +35,7 @@ const RUSAGE_THREAD = 1;
 // struct rusage on 64-bit Linux: two timevals (utime, stime), then 14 longs, the last
 // two nvcsw and nivcsw.
 const RUSAGE_LONGS = 18;
+const MAJFLT = 9;
 const NVCSW = 16;
 const NIVCSW = 17;
 const SCHEDSTAT = "/proc/thread-self/schedstat";
@@ -55,6 +57,8 @@ export class ThreadUsage {
   involuntarySwitches = 0;
   /** Voluntary context switches (sleeps) of this thread at the last `read()`. */
   voluntarySwitches = 0;
+  /** Major page faults of this thread (a page read back from disk) at the last `read()`. */
+  majorFaults = 0;
   /**
    * Time this thread spent runnable but waiting for a CPU, ms, at the last `read()`; null
    * where the kernel does not tell.
@@ -92,6 +96,7 @@ export class ThreadUsage {
     this.cpuMs = cpuMsOf(f);
     this.involuntarySwitches = Number(f[NIVCSW]);
     this.voluntarySwitches = Number(f[NVCSW]);
+    this.majorFaults = Number(f[MAJFLT]);
     this.runQueueMs = this.#readRunQueueMs();
     return true;
   }

@@ -997,6 +997,8 @@ async function runTable(
   const threads = new Map<string, Map<string, number>>();
   /** Seconds the hypervisor took from the server's CPUs (stalls.ts `stealSeconds`), likewise. */
   const steal = new Map<string, number>();
+  /** The server's major page faults (stalls.ts `majorFaults`), likewise. */
+  const faults = new Map<string, number>();
   /** CPU seconds of the machine's other threads by name (`machineThreadCpu`), likewise. */
   const others = new Map<string, Map<string, number>>();
   const started = performance.now();
@@ -1050,6 +1052,7 @@ async function runTable(
             addStalls(partThreads, from.threads, to.threads);
             threads.set(part, partThreads);
             steal.set(part, to.steal - from.steal);
+            faults.set(part, to.majorFaults - from.majorFaults);
             const partOthers = new Map<string, number>();
             addStalls(partOthers, from.others, to.others);
             others.set(part, partOthers);
@@ -1191,7 +1194,7 @@ async function runTable(
       s,
       runs,
       servers,
-      { stalls, collections, tasks, threads, steal, others },
+      { stalls, collections, tasks, threads, steal, others, faults },
       flags.rounds,
       s.seconds * flags.scale,
     );
@@ -1237,6 +1240,7 @@ function tailReport(
     readonly threads: ReadonlyMap<string, ReadonlyMap<string, number>>;
     readonly steal: ReadonlyMap<string, number>;
     readonly others: ReadonlyMap<string, ReadonlyMap<string, number>>;
+    readonly faults: ReadonlyMap<string, number>;
   },
   rounds: number,
   recordedSec: number,
@@ -1293,7 +1297,8 @@ function tailReport(
         `  round ${round + 1}: ${server.name} ${pcts(a)}; floor ${pcts(b)}; p99.99 ratio ` +
           `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(account)}; ` +
           `V8 collections: ${formatStalls(gcs)}; threads' CPU: ${formatThreadCpu(roundThreads)}; ` +
-          `the host's steal on its CPUs: ${roundSteal.toFixed(2)} s; the machine's busiest ` +
+          `the host's steal on its CPUs: ${roundSteal.toFixed(2)} s; its major page faults: ` +
+          `${accounts.faults.get(key) ?? 0}; the machine's busiest ` +
           `other threads: ${formatThreadCpu(accounts.others.get(key) ?? new Map(), 5)}; ` +
           `in the warm-up before: stalls ${formatStalls(warmupStalls)}, collections ` +
           `${formatStalls(warmupGcs)}, threads' CPU ${

@@ -113,6 +113,8 @@ export interface RuntimeAccount {
   readonly steal: number;
   /** CPU seconds of every other thread on the machine by name (`machineThreadCpu`). */
   readonly others: Map<string, number>;
+  /** The server's major page faults so far (`majorFaults`). */
+  readonly majorFaults: number;
 }
 
 /** The account of the server `pid`, serving on CPUs `cpus` (a taskset list, "0" or "0-1"). */
@@ -129,6 +131,7 @@ export async function runtimeAccount(
     threads: threadCpu(pid),
     steal: stealSeconds(cpus),
     others: machineThreadCpu(pid),
+    majorFaults: majorFaults(pid),
   };
 }
 
@@ -199,6 +202,21 @@ export function threadCpu(pid: number, mainAsMain = true): Map<string, number> {
 }
 
 /**
+ * Major page faults of process `pid` so far (/proc/<pid>/stat): pages read back from disk,
+ * such as file pages the kernel dropped (the stall account's `major-fault`); 0 where not
+ * known.
+ */
+export function majorFaults(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // majflt is the 12th field, the 10th after the name.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[9]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * User + system CPU seconds of every thread on the machine outside process `pid`, summed by
  * thread name ("ksoftirqd/0", "loadgen", "deno"): who else ran while a server was measured.
  */
@@ -231,7 +249,8 @@ export function formatThreadCpu(threads: ReadonlyMap<string, number>, top = Infi
 
 /**
  * Stall causes of Rialto's own (src/metrics/runtime.ts); "preempted" (another process had
- * the core), "stolen" (the hypervisor had the virtual CPU), "asleep" and "other" are not.
+ * the core), "stolen" (the hypervisor had the virtual CPU), "major-fault" (the kernel had
+ * dropped a page it needed), "asleep" and "other" are not.
  */
 const OWN_STALL_CAUSES = /^(?:(?:task|gc|ffi|message):|preempted:own-threads$)/;
 

@@ -39,6 +39,11 @@
  *   running, the hypervisor had it (steal time; ffi/thread_usage.ts). Whatever held the loop
  *   then was long by that much. Not Rialto's own cause; where the thread slept at all since
  *   the last tick the account can not split sleep from steal and goes on down this list.
+ * - `major-fault`: the thread took a major page fault since the last tick and neither ran
+ *   nor waited for a CPU for at least half the stall's length: it slept on a page the kernel had
+ *   dropped and read back from disk (on these VMs the host's DAMON pageout drops file pages
+ *   unused for a minute: the runtime's code, RocksDB's files). The system's doing, which
+ *   locking the server's memory would prevent; not counted as Rialto's own cause.
  * - `gc:<type>`: a GC pause of at least half of it since the last collection of GC
  *   statistics (collected at once when a stall is seen). Before the work, because a
  *   pause inside a task or a read would otherwise count as theirs.
@@ -105,6 +110,7 @@ export class RuntimeMetrics {
   #lastProcessCpuMs = 0;
   #lastSwitches = 0;
   #lastVoluntarySwitches = 0;
+  #lastMajorFaults = 0;
   #lastReadAt = 0;
   /** The heap in use at the last tick, bytes. */
   #heapUsed = 0;
@@ -182,6 +188,7 @@ export class RuntimeMetrics {
     this.#lastProcessCpuMs = usage.processCpuMs;
     this.#lastSwitches = usage.involuntarySwitches;
     this.#lastVoluntarySwitches = usage.voluntarySwitches;
+    this.#lastMajorFaults = usage.majorFaults;
     this.#lastRunQueueMs = usage.runQueueMs;
     this.#lastReadAt = usage.readAt;
   }
@@ -206,6 +213,8 @@ export class RuntimeMetrics {
     return {
       waitMs,
       stolenMs: waitMs === null || slept ? null : elapsedMs - cpuMs - waitMs,
+      offMs: waitMs === null ? null : elapsedMs - cpuMs - waitMs,
+      faulted: usage.majorFaults > this.#lastMajorFaults,
       cpuMs,
       ownThreadsMs: Math.max(0, siblingsMs - (this.#cpus - 1) * elapsedMs),
       switchedOut,
@@ -298,6 +307,13 @@ export interface CoreShare {
    * (no run_delay, or it slept since the last tick).
    */
   readonly stolenMs: number | null;
+  /**
+   * Time it neither ran nor waited for a CPU: slept, or steal, ms; null where not known (no
+   * run_delay).
+   */
+  readonly offMs: number | null;
+  /** Whether it took a major page fault (a page read back from disk). */
+  readonly faulted: boolean;
   /** CPU time of the process's other threads that must have run on its core, ms. */
   readonly ownThreadsMs: number;
   /** Off-CPU time when it was switched out involuntarily, else 0, ms (no run_delay). */
@@ -311,6 +327,8 @@ export interface CoreShare {
 const NO_SHARE: CoreShare = {
   waitMs: null,
   stolenMs: null,
+  offMs: null,
+  faulted: false,
   ownThreadsMs: 0,
   offCpuMs: 0,
   cpuMs: null,
@@ -332,6 +350,7 @@ export function stallCause(
     return share.ownThreadsMs >= share.waitMs / 2 ? "preempted:own-threads" : "preempted";
   }
   if (share.stolenMs !== null && share.stolenMs >= half) return "stolen";
+  if (share.faulted && share.offMs !== null && share.offMs >= half) return "major-fault";
   if (gc !== null && gc.ms >= half) return `gc:${gc.type}`;
   if (work !== null && work.ms >= half) return work.cause;
   // Neither running nor waiting for a CPU for more than half of it, and in none of

@@ -293,6 +293,8 @@ Deno.test("a stall's cause: waiting for the core first, then a collection, then 
   const busy = {
     waitMs: 0,
     stolenMs: null,
+    offMs: 0,
+    faulted: false,
     ownThreadsMs: 0,
     offCpuMs: 0,
     cpuMs: 10,
@@ -311,6 +313,10 @@ Deno.test("a stall's cause: waiting for the core first, then a collection, then 
   assert.equal(stallCause(3, scavenge, read, { ...busy, stolenMs: 2.2 }), "stolen");
   assert.equal(stallCause(3, null, read, { ...busy, waitMs: 1.6, stolenMs: 1.6 }), "preempted");
   assert.equal(stallCause(3, scavenge, read, { ...busy, stolenMs: 1.2 }), "gc:Scavenge");
+  // A read that slept on a page the kernel had dropped; one that ran most of it is the read's.
+  assert.equal(stallCause(3, null, read, { ...busy, offMs: 2.5, faulted: true }), "major-fault");
+  assert.equal(stallCause(3, null, read, { ...busy, offMs: 1, faulted: true }), "ffi:get");
+  assert.equal(stallCause(3, null, read, { ...busy, offMs: 2.5 }), "ffi:get");
   assert.equal(stallCause(3, scavenge, read, { ...busy, waitMs: 0.4 }), "gc:Scavenge");
   assert.equal(stallCause(3, null, read, { ...busy, waitMs: 0.4 }), "ffi:get");
   assert.equal(stallCause(3, null, { cause: "ffi:get", ms: 0.2 }, busy), "other");
