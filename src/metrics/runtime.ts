@@ -13,7 +13,7 @@
  *   collection, each set through V8's API (ext/node/ops/v8.rs), ~0.14 ms a collection
  *   (medians on Deno 2.8.3 here: none 9 µs, one 137 µs, two 214 µs), and each stop and
  *   restart costs more on a loaded loop than in a loop of them (a 40k gets/s server: ~44 µs
- *   for an empty report). No cheaper hook is had (the runtime exports no V8 symbol to FFI;
+ *   for an empty report, estimated from the means of the two ways below). No cheaper hook is had (the runtime exports no V8 symbol to FFI;
  *   its OpenTelemetry GC histogram's finest bucket is 10 ms). So the report is taken at a
  *   probe tick when V8 has collected since the last (the heap in use shrank: between
  *   collections it only grows; one `getHeapStatistics`, ~1 µs), at a stall, and at least
