@@ -1009,25 +1009,17 @@ async function runTable(
         const warmup = scenario.warmup ?? flags.warmup;
         const spec = loadSpec(server, pools, scenario, flags, seconds, warmup);
         const port = scenario.mode === "open" ? server.adminPort : null;
-        const before = port === null
-          ? null
-          : await runtimeAccount(port, server.pid, cpusOf(server.target, flags));
+        const account = () => runtimeAccount(port!, server.pid, cpusOf(server.target, flags));
+        const before = port === null ? null : await account();
         // Read again a second before the warm-up ends (a scrape is work for the server),
         // so that what the recorded seconds saw stands apart from the warm-up's.
         const midway = before === null || warmup < 2 ? null : new Promise<RuntimeAccount>(
           (resolve, reject) =>
-            setTimeout(
-              () =>
-                runtimeAccount(port!, server.pid, cpusOf(server.target, flags)).then(
-                  resolve,
-                  reject,
-                ),
-              (warmup - 1) * 1000,
-            ),
+            setTimeout(() => account().then(resolve, reject), (warmup - 1) * 1000),
         );
         const { result, serverCpuSec } = await measure(server, loadgen, spec, flags.loadCpu);
         if (before !== null) {
-          const after = await runtimeAccount(port!, server.pid, cpusOf(server.target, flags));
+          const after = await account();
           const mid = (await midway) ?? before;
           const key = `${scenario.label} / ${server.name}`;
           const total = stalls.get(key) ?? new Map<string, number>();

@@ -135,6 +135,9 @@ export async function runtimeAccount(
   };
 }
 
+/** The kernel's clock ticks a second for /proc's CPU times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
 /**
  * Steal time of CPUs `cpus` ("0", "0-1", "0,2") since boot, seconds (/proc/stat, its
  * eighth figure): time the hypervisor ran something else while the guest wanted the CPU,
@@ -161,9 +164,6 @@ export function stealSeconds(cpus: string): number {
   }
   return ticks / USER_HZ;
 }
-
-/** The kernel's clock ticks a second for /proc's CPU times (USER_HZ, 100 on Linux). */
-const USER_HZ = 100;
 
 /**
  * User + system CPU seconds of each thread of process `pid`, summed by thread name

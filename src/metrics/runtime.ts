@@ -13,8 +13,9 @@
  *   collection, each set through V8's API (ext/node/ops/v8.rs), ~0.14 ms a collection
  *   (medians on Deno 2.8.3 here: none 9 µs, one 137 µs, two 214 µs), and each stop and
  *   restart costs more on a loaded loop than in a loop of them (a 40k gets/s server: ~44 µs
- *   for an empty report, estimated from the means of the two ways below). No cheaper hook is had (the runtime exports no V8 symbol to FFI;
- *   its OpenTelemetry GC histogram's finest bucket is 10 ms). So the report is taken at a
+ *   for an empty report, estimated from the means of the two ways below). No cheaper hook
+ *   is had (the runtime exports no V8 symbol to FFI; its OpenTelemetry GC histogram's
+ *   finest bucket is 10 ms). So the report is taken at a
  *   probe tick when V8 has collected since the last (the heap in use shrank: between
  *   collections it only grows; one `getHeapStatistics`, ~1 µs), at a stall, and at least
  *   once a second: each report then holds about one collection, and no empty one is built.
@@ -40,10 +41,11 @@
  *   then was long by that much. Not Rialto's own cause; where the thread slept at all since
  *   the last tick the account can not split sleep from steal and goes on down this list.
  * - `major-fault`: the thread took a major page fault since the last tick and neither ran
- *   nor waited for a CPU for at least half the stall's length: it slept on a page the kernel had
- *   dropped and read back from disk (on these VMs the host's DAMON pageout drops file pages
- *   unused for a minute: the runtime's code, RocksDB's files). The system's doing, which
- *   locking the server's memory would prevent; not counted as Rialto's own cause.
+ *   nor waited for a CPU for at least half the stall's length: it slept on a page the
+ *   kernel had dropped and read back from disk (on these VMs the host's DAMON pageout
+ *   drops file pages unused for a minute: the runtime's code, RocksDB's files). The
+ *   system's doing, which locking the server's memory would prevent; not counted as
+ *   Rialto's own cause.
  * - `gc:<type>`: a GC pause of at least half of it since the last collection of GC
  *   statistics (collected at once when a stall is seen). Before the work, because a
  *   pause inside a task or a read would otherwise count as theirs.
@@ -89,7 +91,7 @@ interface GcProfiler {
 }
 
 export interface RuntimeMetricsOptions {
-  /** How often the event-loop probe wakes and GC statistics are collected (default 10 ms). */
+  /** How often the event-loop probe wakes and looks whether a GC report is due (default 10 ms). */
   readonly resolutionMs?: number;
 }
 
