@@ -46,11 +46,13 @@ import {
 } from "./bench/store.ts";
 import { decodePool, encodePool } from "./bench/pool.ts";
 import {
+  accountBetween,
   addStalls,
   formatStalls,
   formatTaskTimes,
   formatThreadCpu,
   fullCollections,
+  NO_ACCOUNT,
   ownStalls,
   type RuntimeAccount,
   runtimeAccount,
@@ -989,18 +991,11 @@ async function runTable(
    * second of warm-up), and per `<scenario> / <server> / <round> / warm-up` the rest.
    */
   const stalls = new Map<string, Map<string, number>>();
-  /** V8 collections by type, keyed per round as the stalls are (open-loop runs). */
-  const collections = new Map<string, Map<string, number>>();
-  /** The periodic tasks' runs and times (stalls.ts `taskTimes`), keyed likewise. */
-  const tasks = new Map<string, Map<string, number>>();
-  /** CPU seconds of the server's threads by name (stalls.ts `threadCpu`), keyed likewise. */
-  const threads = new Map<string, Map<string, number>>();
-  /** Seconds the hypervisor took from the server's CPUs (stalls.ts `stealSeconds`), likewise. */
-  const steal = new Map<string, number>();
-  /** The server's major page faults (stalls.ts `majorFaults`), likewise. */
-  const faults = new Map<string, number>();
-  /** CPU seconds of the machine's other threads by name (`machineThreadCpu`), likewise. */
-  const others = new Map<string, Map<string, number>>();
+  /**
+   * What each round of an open-loop run saw on its server (stalls.ts `accountBetween`):
+   * per `<scenario> / <server> / <round>` and `... / warm-up`, keyed as the stalls are.
+   */
+  const accounts = new Map<string, RuntimeAccount>();
   const started = performance.now();
   for (let round = 0; round < flags.rounds; round++) {
     for (const scenario of list) {
@@ -1030,25 +1025,7 @@ async function runTable(
             mid,
             after,
           ]] as const;
-          for (const [part, from, to] of parts) {
-            const partStalls = new Map<string, number>();
-            addStalls(partStalls, from.stalls, to.stalls);
-            stalls.set(part, partStalls);
-            const partCollections = new Map<string, number>();
-            addStalls(partCollections, from.collections, to.collections);
-            collections.set(part, partCollections);
-            const partTasks = new Map<string, number>();
-            addStalls(partTasks, from.tasks, to.tasks);
-            tasks.set(part, partTasks);
-            const partThreads = new Map<string, number>();
-            addStalls(partThreads, from.threads, to.threads);
-            threads.set(part, partThreads);
-            steal.set(part, to.steal - from.steal);
-            faults.set(part, to.majorFaults - from.majorFaults);
-            const partOthers = new Map<string, number>();
-            addStalls(partOthers, from.others, to.others);
-            others.set(part, partOthers);
-          }
+          for (const [part, from, to] of parts) accounts.set(part, accountBetween(from, to));
         }
         runs.push({ scenario: scenario.label, target: server.name, round, result, serverCpuSec });
         const h = Histogram.fromJSON(result.latency);
@@ -1186,7 +1163,7 @@ async function runTable(
       s,
       runs,
       servers,
-      { stalls, collections, tasks, threads, steal, others, faults },
+      accounts,
       flags.rounds,
       s.seconds * flags.scale,
     );
@@ -1225,15 +1202,7 @@ function tailReport(
   scenario: Scenario,
   runs: readonly Run[],
   servers: readonly Server[],
-  accounts: {
-    readonly stalls: ReadonlyMap<string, ReadonlyMap<string, number>>;
-    readonly collections: ReadonlyMap<string, ReadonlyMap<string, number>>;
-    readonly tasks: ReadonlyMap<string, ReadonlyMap<string, number>>;
-    readonly threads: ReadonlyMap<string, ReadonlyMap<string, number>>;
-    readonly steal: ReadonlyMap<string, number>;
-    readonly others: ReadonlyMap<string, ReadonlyMap<string, number>>;
-    readonly faults: ReadonlyMap<string, number>;
-  },
+  accounts: ReadonlyMap<string, RuntimeAccount>,
   rounds: number,
   recordedSec: number,
 ): string[] {
@@ -1272,30 +1241,24 @@ function tailReport(
         Histogram.fromJSON(b.result.latency).percentile(99.99);
       ratios.push(ratio);
       const key = `${scenario.label} / ${server.name} / ${round}`;
-      const account = accounts.stalls.get(key) ?? new Map();
-      const gcs = accounts.collections.get(key) ?? new Map();
-      const warmupStalls = accounts.stalls.get(`${key} / warm-up`) ?? new Map();
-      const warmupGcs = accounts.collections.get(`${key} / warm-up`) ?? new Map();
-      own += ownStalls(account);
-      fullGcs += fullCollections(gcs);
-      warmupOwn += ownStalls(warmupStalls);
-      warmupFullGcs += fullCollections(warmupGcs);
-      addStalls(taskTimes, new Map(), accounts.tasks.get(key) ?? new Map());
-      const roundThreads = accounts.threads.get(key) ?? new Map<string, number>();
-      addStalls(threadTimes, new Map(), roundThreads);
-      const roundSteal = accounts.steal.get(key) ?? 0;
-      stolen += roundSteal;
+      const recorded = accounts.get(key) ?? NO_ACCOUNT;
+      const warmup = accounts.get(`${key} / warm-up`) ?? NO_ACCOUNT;
+      own += ownStalls(recorded.stalls);
+      fullGcs += fullCollections(recorded.collections);
+      warmupOwn += ownStalls(warmup.stalls);
+      warmupFullGcs += fullCollections(warmup.collections);
+      addStalls(taskTimes, new Map(), recorded.tasks);
+      addStalls(threadTimes, new Map(), recorded.threads);
+      stolen += recorded.steal;
       lines.push(
         `  round ${round + 1}: ${server.name} ${pcts(a)}; floor ${pcts(b)}; p99.99 ratio ` +
-          `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(account)}; ` +
-          `V8 collections: ${formatStalls(gcs)}; threads' CPU: ${formatThreadCpu(roundThreads)}; ` +
-          `the host's steal on its CPUs: ${roundSteal.toFixed(2)} s; its major page faults: ` +
-          `${accounts.faults.get(key) ?? 0}; the machine's busiest ` +
-          `other threads: ${formatThreadCpu(accounts.others.get(key) ?? new Map(), 5)}; ` +
-          `in the warm-up before: stalls ${formatStalls(warmupStalls)}, collections ` +
-          `${formatStalls(warmupGcs)}, threads' CPU ${
-            formatThreadCpu(accounts.threads.get(`${key} / warm-up`) ?? new Map())
-          }`,
+          `${ratio.toFixed(2)}x; stalls over 1 ms: ${formatStalls(recorded.stalls)}; ` +
+          `V8 collections: ${formatStalls(recorded.collections)}; threads' CPU: ` +
+          `${formatThreadCpu(recorded.threads)}; the host's steal on its CPUs: ` +
+          `${recorded.steal.toFixed(2)} s; its major page faults: ${recorded.majorFaults}; the ` +
+          `machine's busiest other threads: ${formatThreadCpu(recorded.others, 5)}; in the ` +
+          `warm-up before: stalls ${formatStalls(warmup.stalls)}, collections ` +
+          `${formatStalls(warmup.collections)}, threads' CPU ${formatThreadCpu(warmup.threads)}`,
       );
     }
     const m = median(ratios);

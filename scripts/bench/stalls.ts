@@ -135,6 +135,35 @@ export async function runtimeAccount(
   };
 }
 
+/** An account in which nothing happened (a round that was not measured). */
+export const NO_ACCOUNT: RuntimeAccount = {
+  stalls: new Map(),
+  collections: new Map(),
+  tasks: new Map(),
+  threads: new Map(),
+  steal: 0,
+  others: new Map(),
+  majorFaults: 0,
+};
+
+/** What grew between two accounts of one server: each counter's difference. */
+export function accountBetween(from: RuntimeAccount, to: RuntimeAccount): RuntimeAccount {
+  const grown = (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>) => {
+    const difference = new Map<string, number>();
+    addStalls(difference, before, after);
+    return difference;
+  };
+  return {
+    stalls: grown(from.stalls, to.stalls),
+    collections: grown(from.collections, to.collections),
+    tasks: grown(from.tasks, to.tasks),
+    threads: grown(from.threads, to.threads),
+    steal: to.steal - from.steal,
+    others: grown(from.others, to.others),
+    majorFaults: to.majorFaults - from.majorFaults,
+  };
+}
+
 /** The kernel's clock ticks a second for /proc's CPU times (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
 
