@@ -65,6 +65,9 @@ import { h2loadArgs } from "../tests/support/h2load.ts";
 const TLS_CLIENT_CN = "bench-client";
 const TLS_DENIED_CN = "bench-denied";
 
+/** The highest rate a `tail-<N>k` scenario may ask for, in thousands of calls/s. */
+const MAX_TAIL_KILO = 200;
+
 const HELP = `Usage: deno task bench [flags]
 
 Builds (once) a store of --keys keys with --value-bytes values in --partitions
@@ -100,6 +103,8 @@ Scenarios (names for --scenarios):
                its rate first (the read path compiled, as in a long-running
                server). Run only when named in --scenarios; use --rounds 3 or
                more.
+  tail-<N>k    the same at N,000 calls/s (N from 1 to ${MAX_TAIL_KILO}), e.g. tail-32k,
+               for a sweep of rates under the same report
   get-open     single get, open loop at --rate calls/s against the native servers
                only, latency from the intended send time; NOT VALID when the rate
                was not sustained. Target: p99.99 < 1 ms at 50,000 calls/s.
@@ -253,8 +258,12 @@ function parseFlags(args: string[]): Flags | null {
   }
   const scenarios = values.scenarios === undefined ? null : list(values.scenarios);
   for (const s of scenarios ?? []) {
-    if (!SCENARIO_IDS.includes(s)) {
-      throw new RangeError(`Unknown scenario "${s}": use ${SCENARIO_IDS.join(", ")}`);
+    if (!SCENARIO_IDS.includes(s) && tailRate(s) === null) {
+      throw new RangeError(
+        `Unknown scenario "${s}": use ${
+          SCENARIO_IDS.join(", ")
+        } or tail-<N>k (N <= ${MAX_TAIL_KILO})`,
+      );
     }
   }
   const workers = [...new Set(list(values.workers).map((w) => whole("workers", w, 1)))];
@@ -331,6 +340,14 @@ const SCENARIO_IDS = ["get-c1", "get-c64", "batch-c8", "get-open", "tail-20k", "
 const TAIL_SAMPLES = 1_000_000;
 /** Unrecorded seconds at the tail scenarios' rate before each of their runs. */
 const TAIL_WARMUP_SEC = 10;
+/** The rate of a `tail-<N>k` scenario id (calls/s), or null when `id` is not one. */
+function tailRate(id: string): number | null {
+  const match = /^tail-([1-9][0-9]*)k$/.exec(id);
+  if (match === null) return null;
+  const kilo = Number(match[1]);
+  return kilo <= MAX_TAIL_KILO ? kilo * 1000 : null;
+}
+
 /** Issue 12's target: Rialto's p99.99 within this factor of the floor's. */
 const TAIL_TARGET_RATIO = 1.5;
 
@@ -393,6 +410,11 @@ function scenarios(flags: Flags): Scenario[] {
     tailScenario(20_000),
     tailScenario(40_000),
   ];
+  // Any other tail-<N>k named, after the fixed ones.
+  for (const id of flags.scenarios ?? []) {
+    const rate = tailRate(id);
+    if (rate !== null && !all.some((s) => s.id === id)) all.push(tailScenario(rate));
+  }
   return all.filter((s) =>
     flags.scenarios === null ? !s.onRequest : flags.scenarios.includes(s.id)
   );
