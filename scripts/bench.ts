@@ -340,6 +340,7 @@ const SCENARIO_IDS = ["get-c1", "get-c64", "batch-c8", "get-open", "tail-20k", "
 const TAIL_SAMPLES = 1_000_000;
 /** Unrecorded seconds at the tail scenarios' rate before each of their runs. */
 const TAIL_WARMUP_SEC = 10;
+
 /** The rate of a `tail-<N>k` scenario id (calls/s), or null when `id` is not one. */
 function tailRate(id: string): number | null {
   const match = /^tail-([1-9][0-9]*)k$/.exec(id);
