@@ -16,6 +16,11 @@ export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";
 export { ThreadUsage } from "./thread_usage.ts";
 export {
+  type Deprioritized,
+  deprioritizeThreads,
+  V8_HELPER_THREAD_NAME,
+} from "./thread_priority.ts";
+export {
   type InfoLogLevel,
   type IterateOptions,
   type OpenMode,

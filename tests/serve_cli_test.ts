@@ -21,6 +21,8 @@ import {
 import { READ_SERVICE_PATHS } from "../src/read/router.ts";
 import { runRialto, type ServeProcess, startServe } from "./support/serve_process.ts";
 import { people as peopleRecords } from "./support/stores.ts";
+import { threadNices } from "./support/thread_nice.ts";
+import { V8_HELPER_THREAD_NAME } from "../ffi/mod.ts";
 
 const people = `${PEOPLE.store}_v${PEOPLE.version}`;
 const GET_PATH = READ_SERVICE_PATHS.get;
@@ -95,6 +97,19 @@ Deno.test("rialto serve and the client commands as subprocesses", async (t) => {
       await using server = await startServe(["--data-dir", dataDir, ...PORTS_0]);
       assert.notEqual(server.grpcPort, 7070);
       assert.notEqual(server.adminPort, 7071);
+
+      await t.step("V8's helper threads serve at nice 19, the others at 0", () => {
+        const threads = threadNices(server.child.pid);
+        const helpers = threads.filter((thread) => thread.name === V8_HELPER_THREAD_NAME);
+        assert.ok(helpers.length > 0, JSON.stringify(threads));
+        for (const thread of threads) {
+          assert.equal(
+            thread.nice,
+            thread.name === V8_HELPER_THREAD_NAME ? 19 : 0,
+            JSON.stringify(thread),
+          );
+        }
+      });
 
       await t.step("/health answers 200 once listening", async () => {
         const { status, body } = await health(server);
