@@ -1,8 +1,8 @@
 /**
  * The few glibc calls Rialto makes, opened once: `malloc_trim` (native_heap.ts),
  * `getrusage` (thread_usage.ts), `stat` (file_stamp.ts) and `setpriority`
- * (thread_priority.ts). On a system without glibc
- * (musl, macOS) `glibc()` is null and each caller does without.
+ * (thread_priority.ts). On a system without glibc (musl, macOS) `glibc()` is null and
+ * each caller does without.
  */
 
 const GLIBC = "libc.so.6";

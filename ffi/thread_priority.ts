@@ -1,9 +1,9 @@
 /**
  * Lowers the scheduling priority of some of this process's threads, found by name under
- * /proc/self/task: V8's helper threads, so that their work (compiling the read path as it
- * gets hot, helping with collections) runs in the serving thread's gaps and in short
- * slices, not in slices that hold the serving core for milliseconds. Raising a thread's
- * nice value needs no privilege. On a system without /proc or glibc nothing changes.
+ * /proc/self/task: V8's helper threads, so that when they and the serving thread both want
+ * the one core, their work (compiling the read path as it gets hot, helping with
+ * collections) mostly waits for the serving thread's gaps. Raising a thread's nice value
+ * needs no privilege. On a system without /proc or glibc nothing changes.
  */
 
 import { glibc } from "./glibc.ts";
