@@ -5,6 +5,7 @@ import {
   stealSeconds,
   threadCpu,
 } from "../scripts/bench/stalls.ts";
+import { readUntil } from "./support/child_output.ts";
 
 Deno.test({
   name: "the bench reads a server's CPU by thread from /proc: the serving thread is main",
@@ -23,12 +24,7 @@ Deno.test({
     }).spawn();
     try {
       const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes("spun")) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        out += value;
-      }
+      await readUntil(lines, "spun");
       lines.releaseLock();
       const cpu = threadCpu(child.pid);
       const main = cpu.get("main") ?? 0;

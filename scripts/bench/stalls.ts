@@ -204,30 +204,47 @@ export function stealSeconds(cpus: string): number {
  */
 export function threadCpu(pid: number, mainAsMain = true): Map<string, number> {
   const cpu = new Map<string, number>();
+  for (const { tid, name, fields } of procThreads(pid)) {
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
+    const seconds = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+    const key = mainAsMain && tid === pid ? "main" : name;
+    cpu.set(key, (cpu.get(key) ?? 0) + seconds);
+  }
+  return cpu;
+}
+
+/**
+ * Each thread of process `pid` (or this one, "self"): its id, its name and the fields of
+ * /proc/<pid>/task/<tid>/stat after the name (the state first). Empty where there is no
+ * /proc; a thread that ended meanwhile is left out.
+ */
+export function procThreads(
+  pid: number | "self",
+): { tid: number; name: string; fields: string[] }[] {
+  const dir = `/proc/${pid}/task`;
   let tids: Deno.DirEntry[];
   try {
-    tids = [...Deno.readDirSync(`/proc/${pid}/task`)];
+    tids = [...Deno.readDirSync(dir)];
   } catch {
-    return cpu;
+    return [];
   }
+  const threads = [];
   for (const { name: tid } of tids) {
     let stat: string;
     try {
-      stat = Deno.readTextFileSync(`/proc/${pid}/task/${tid}/stat`);
+      stat = Deno.readTextFileSync(`${dir}/${tid}/stat`);
     } catch {
       continue;
     }
     // "<tid> (<name>) <state> ...": the name may hold spaces and parentheses.
     const close = stat.lastIndexOf(")");
-    const name = mainAsMain && Number(tid) === pid
-      ? "main"
-      : stat.slice(stat.indexOf("(") + 1, close);
-    const fields = stat.slice(close + 2).split(" ");
-    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
-    const seconds = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-    cpu.set(name, (cpu.get(name) ?? 0) + seconds);
+    threads.push({
+      tid: Number(tid),
+      name: stat.slice(stat.indexOf("(") + 1, close),
+      fields: stat.slice(close + 2).split(" "),
+    });
   }
-  return cpu;
+  return threads;
 }
 
 /**

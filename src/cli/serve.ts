@@ -16,7 +16,7 @@ const log = logger("serve");
  * The nice value of V8's helper threads in a serving process. They compile the read path
  * as it gets hot and share the serving core: at the serving thread's priority they held it
  * for milliseconds at a time in a new server's first seconds under load (single gets at
- * 40k/s right after batch gets, p99.99 of that first 10 s: 12-50 ms at nice 0, 7-10 ms at
+ * 40k/s right after batch gets, p99.99 of that first 10 s: 12-50 ms at nice 0, 6.6-9.5 ms at
  * 19, three runs each; README, the tail section).
  */
 const V8_HELPER_NICE = 19;

@@ -15,10 +15,10 @@
  *   restart costs more on a loaded loop than in a loop of them (a 40k gets/s server: ~44 µs
  *   for an empty report, estimated from the means of the two ways below). No cheaper hook
  *   is had (the runtime exports no V8 symbol to FFI; its OpenTelemetry GC histogram's
- *   finest bucket is 10 ms). So the report is taken at a
- *   probe tick when V8 has collected since the last (the heap in use shrank: between
- *   collections it only grows; one `getHeapStatistics`, ~1 µs), at a stall, and at least
- *   once a second: each report then holds about one collection, and no empty one is built.
+ *   finest bucket is 10 ms). So the report is taken at a probe tick when V8 has collected
+ *   since the last (the heap in use shrank: between collections it only grows; one
+ *   `getHeapStatistics`, ~1 µs), at a stall, and at least once a second: each report then
+ *   holds about one collection, and no empty one is built.
  *   Measured at 40k gets/s, a report every 50 ms held 1.7 (137-167 µs a run on average),
  *   one at every 10 ms tick cost twice the CPU (62 µs a run; the stall account found a
  *   one-second window's 6-27 ms: task:gc-stats).
@@ -212,10 +212,11 @@ export class RuntimeMetrics {
     if (!this.#runQueueTrusted) waitMs = null;
     const siblingsMs = usage.processCpuMs - this.#lastProcessCpuMs - cpuMs;
     const slept = usage.voluntarySwitches > this.#lastVoluntarySwitches;
+    const offMs = waitMs === null ? null : elapsedMs - cpuMs - waitMs;
     return {
       waitMs,
-      stolenMs: waitMs === null || slept ? null : elapsedMs - cpuMs - waitMs,
-      offMs: waitMs === null ? null : elapsedMs - cpuMs - waitMs,
+      stolenMs: slept ? null : offMs,
+      offMs,
       faulted: usage.majorFaults > this.#lastMajorFaults,
       cpuMs,
       ownThreadsMs: Math.max(0, siblingsMs - (this.#cpus - 1) * elapsedMs),

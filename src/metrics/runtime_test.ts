@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { loopTasks } from "./loop_tasks.ts";
 import { ThreadUsage } from "../../ffi/mod.ts";
 import { RuntimeMetrics, stallCause } from "./runtime.ts";
+import { readUntil } from "../../tests/support/child_output.ts";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -259,12 +260,7 @@ Deno.test({
       stderr: "piped",
     }).spawn();
     const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("ready\n")) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      out += value;
-    }
+    let out = await readUntil(lines, "ready\n");
     for (let i = 0; i < 3; i++) {
       await pause(30);
       Deno.kill(child.pid, "SIGSTOP");
