@@ -1,6 +1,6 @@
 /**
  * The few glibc calls Rialto makes, opened once: `malloc_trim` (native_heap.ts),
- * `getrusage` (thread_usage.ts), `stat` (file_stamp.ts) and `setpriority`
+ * `getrusage` (thread_usage.ts), `stat` (file_stamp.ts) and `sched_setscheduler`
  * (thread_priority.ts). On a system without glibc (musl, macOS) `glibc()` is null and
  * each caller does without.
  */
@@ -13,9 +13,9 @@ const symbols = {
   // int stat(const char *path /* NUL-terminated */, struct stat *out): a symbol of its own
   // since glibc 2.33 (a macro over __xstat before), so optional.
   stat: { parameters: ["buffer", "buffer"], result: "i32", optional: true },
-  // int setpriority(int which, id_t who, int prio): with PRIO_PROCESS and a thread id,
-  // Linux sets that one thread's nice value.
-  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  // int sched_setscheduler(pid_t pid, int policy, const struct sched_param *param): with a
+  // thread id, Linux sets that one thread's policy.
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
 } as const;
 
 export type Glibc = Deno.DynamicLibrary<typeof symbols>["symbols"];

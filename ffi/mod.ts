@@ -16,8 +16,9 @@ export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";
 export { ThreadUsage } from "./thread_usage.ts";
 export {
-  type Deprioritized,
-  deprioritizeThreads,
+  type IdledThreads,
+  idleThreads,
+  SCHED_IDLE,
   V8_HELPER_THREAD_NAME,
 } from "./thread_priority.ts";
 export {

@@ -1,34 +1,31 @@
 /**
- * Lowers the scheduling priority of some of this process's threads, found by name under
- * /proc/self/task: V8's helper threads, so that when they and the serving thread both want
- * the one core, their work (compiling the read path as it gets hot, helping with
- * collections) mostly waits for the serving thread's gaps. Raising a thread's nice value
- * needs no privilege. On a system without /proc or glibc nothing changes.
+ * Puts some of this process's threads, found by name under /proc/self/task, under Linux's
+ * SCHED_IDLE policy: V8's helper threads, so that when they and the serving thread both
+ * want the one core, their work (compiling the read path as it gets hot, helping with
+ * collections) runs in the serving thread's gaps only. A SCHED_IDLE thread is preempted as
+ * soon as a normal thread on its core wakes, where one at nice 19 keeps the core for its
+ * time slice (milliseconds). Moving a thread to SCHED_IDLE needs no privilege. On a system
+ * without /proc or glibc nothing changes.
  */
 
 import { glibc } from "./glibc.ts";
 
-const PRIO_PROCESS = 0;
+/** Linux's SCHED_IDLE policy (include/uapi/linux/sched.h). */
+export const SCHED_IDLE = 5;
 
 /** V8's platform worker threads, as the kernel names them (comm keeps 15 bytes). */
 export const V8_HELPER_THREAD_NAME = "V8 DefaultWorke";
 
-/** What `deprioritizeThreads` did. */
-export interface Deprioritized {
-  /** Thread ids now at the asked nice value. */
+/** What `idleThreads` did. */
+export interface IdledThreads {
+  /** Thread ids now under SCHED_IDLE. */
   readonly threads: readonly number[];
   /** Why some could not be changed (one line each), empty when all were. */
   readonly failures: readonly string[];
 }
 
-/**
- * Sets the nice value of every thread of this process named `name` to `nice` (0-19).
- * Threads that exit meanwhile are skipped.
- */
-export function deprioritizeThreads(name: string, nice: number): Deprioritized {
-  if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
-    throw new RangeError(`nice must be a whole number from 0 to 19, not ${nice}`);
-  }
+/** Moves every thread of this process named `name` to SCHED_IDLE; threads that exit meanwhile are skipped. */
+export function idleThreads(name: string): IdledThreads {
   const libc = glibc();
   if (libc === null) return { threads: [], failures: ["no glibc"] };
   const threads: number[] = [];
@@ -39,6 +36,8 @@ export function deprioritizeThreads(name: string, nice: number): Deprioritized {
   } catch (error) {
     return { threads, failures: [`cannot list /proc/self/task: ${error}`] };
   }
+  // struct sched_param { int sched_priority; }: 0, the only priority SCHED_IDLE takes.
+  const param = new Int32Array(1);
   for (const entry of entries) {
     const tid = Number(entry.name);
     let comm: string;
@@ -48,8 +47,8 @@ export function deprioritizeThreads(name: string, nice: number): Deprioritized {
       continue; // The thread has exited.
     }
     if (comm !== name) continue;
-    if (libc.setpriority(PRIO_PROCESS, tid, nice) === 0) threads.push(tid);
-    else failures.push(`setpriority(${tid}, ${nice}) failed`);
+    if (libc.sched_setscheduler(tid, SCHED_IDLE, param) === 0) threads.push(tid);
+    else failures.push(`sched_setscheduler(${tid}, SCHED_IDLE) failed`);
   }
   return { threads, failures };
 }

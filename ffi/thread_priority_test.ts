@@ -1,23 +1,18 @@
 import assert from "node:assert/strict";
-import { deprioritizeThreads, V8_HELPER_THREAD_NAME } from "./thread_priority.ts";
+import { idleThreads, SCHED_IDLE, V8_HELPER_THREAD_NAME } from "./thread_priority.ts";
+import type { ThreadPolicy } from "../tests/support/thread_policy.ts";
 
 const MODULE = new URL("./thread_priority.ts", import.meta.url).href;
-const NICES = new URL("../tests/support/thread_nice.ts", import.meta.url).href;
+const POLICIES = new URL("../tests/support/thread_policy.ts", import.meta.url).href;
 
-interface ThreadNice {
-  tid: number;
-  name: string;
-  nice: number;
-}
-
-Deno.test("deprioritizeThreads sets the nice value of the named threads only", async () => {
-  // In a process of its own, so that the test runner's threads keep their priority.
+Deno.test("idleThreads moves the named threads only to SCHED_IDLE", async () => {
+  // In a process of its own, so that the test runner's threads keep their policy.
   const script = `
-    import { deprioritizeThreads, V8_HELPER_THREAD_NAME } from "${MODULE}";
-    import { threadNices } from "${NICES}";
-    const before = threadNices("self");
-    const result = deprioritizeThreads(V8_HELPER_THREAD_NAME, 19);
-    console.log(JSON.stringify({ before, result, after: threadNices("self") }));
+    import { idleThreads, V8_HELPER_THREAD_NAME } from "${MODULE}";
+    import { threadPolicies } from "${POLICIES}";
+    const before = threadPolicies("self");
+    const result = idleThreads(V8_HELPER_THREAD_NAME);
+    console.log(JSON.stringify({ before, result, after: threadPolicies("self") }));
   `;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", script],
@@ -26,28 +21,28 @@ Deno.test("deprioritizeThreads sets the nice value of the named threads only", a
   }).output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const { before, result, after }: {
-    before: ThreadNice[];
+    before: ThreadPolicy[];
     result: { threads: number[]; failures: string[] };
-    after: ThreadNice[];
+    after: ThreadPolicy[];
   } = JSON.parse(new TextDecoder().decode(out.stdout));
   const helpers = after.filter((t) => t.name === V8_HELPER_THREAD_NAME);
   assert.ok(helpers.length > 0, `no ${V8_HELPER_THREAD_NAME} thread: ${JSON.stringify(after)}`);
-  const niceBefore = new Map(before.map((t) => [t.tid, t.nice]));
+  const beforeByTid = new Map(before.map((t) => [t.tid, t]));
   assert.ok(
-    helpers.every((t) => niceBefore.get(t.tid) !== 19),
-    `already at 19, nothing to tell: ${JSON.stringify(before)}`,
+    before.every((t) => t.policy !== SCHED_IDLE),
+    `already under SCHED_IDLE, nothing to tell: ${JSON.stringify(before)}`,
   );
   assert.deepEqual(result.failures, []);
   const byNumber = (a: number, b: number) => a - b;
   assert.deepEqual(result.threads.toSorted(byNumber), helpers.map((t) => t.tid).toSorted(byNumber));
   for (const t of after) {
-    const expected = t.name === V8_HELPER_THREAD_NAME ? 19 : niceBefore.get(t.tid) ?? t.nice;
-    assert.equal(t.nice, expected, JSON.stringify(t));
+    const was = beforeByTid.get(t.tid) ?? t;
+    const expected = t.name === V8_HELPER_THREAD_NAME ? SCHED_IDLE : was.policy;
+    assert.equal(t.policy, expected, JSON.stringify(t));
+    assert.equal(t.nice, was.nice, JSON.stringify(t));
   }
 });
 
-Deno.test("deprioritizeThreads refuses a nice value outside 0-19 and finds no stranger", () => {
-  assert.throws(() => deprioritizeThreads(V8_HELPER_THREAD_NAME, 20), RangeError);
-  assert.throws(() => deprioritizeThreads(V8_HELPER_THREAD_NAME, -1), RangeError);
-  assert.deepEqual(deprioritizeThreads("no such thread", 19), { threads: [], failures: [] });
+Deno.test("idleThreads finds no stranger", () => {
+  assert.deepEqual(idleThreads("no such thread"), { threads: [], failures: [] });
 });

@@ -21,8 +21,8 @@ import {
 import { READ_SERVICE_PATHS } from "../src/read/router.ts";
 import { runRialto, type ServeProcess, startServe } from "./support/serve_process.ts";
 import { people as peopleRecords } from "./support/stores.ts";
-import { threadNices } from "./support/thread_nice.ts";
-import { V8_HELPER_THREAD_NAME } from "../ffi/mod.ts";
+import { threadPolicies } from "./support/thread_policy.ts";
+import { SCHED_IDLE, V8_HELPER_THREAD_NAME } from "../ffi/mod.ts";
 
 const people = `${PEOPLE.store}_v${PEOPLE.version}`;
 const GET_PATH = READ_SERVICE_PATHS.get;
@@ -98,15 +98,16 @@ Deno.test("rialto serve and the client commands as subprocesses", async (t) => {
       assert.notEqual(server.grpcPort, 7070);
       assert.notEqual(server.adminPort, 7071);
 
-      await t.step("V8's helper threads serve at nice 19, the others as started", () => {
-        const threads = threadNices(server.child.pid);
+      await t.step("V8's helper threads serve under SCHED_IDLE, the others as started", () => {
+        const threads = threadPolicies(server.child.pid);
         const main = threads.find((thread) => thread.tid === server.child.pid)!;
-        assert.ok(main.nice < 19, `started at nice ${main.nice}: nothing to tell`);
+        assert.notEqual(main.policy, SCHED_IDLE, "started under SCHED_IDLE: nothing to tell");
         const helpers = threads.filter((thread) => thread.name === V8_HELPER_THREAD_NAME);
         assert.ok(helpers.length > 0, JSON.stringify(threads));
         for (const thread of threads) {
-          const expected = thread.name === V8_HELPER_THREAD_NAME ? 19 : main.nice;
-          assert.equal(thread.nice, expected, JSON.stringify(thread));
+          const expected = thread.name === V8_HELPER_THREAD_NAME ? SCHED_IDLE : main.policy;
+          assert.equal(thread.policy, expected, JSON.stringify(thread));
+          assert.equal(thread.nice, main.nice, JSON.stringify(thread));
         }
       });
 

@@ -8,18 +8,9 @@ import { ConfigWatcher } from "../config/watcher.ts";
 import { publishServer } from "../config/published_server.ts";
 import { logger, setupLogging } from "../log.ts";
 import { type RialtoServer, startServer } from "../server.ts";
-import { deprioritizeThreads, V8_HELPER_THREAD_NAME } from "../../ffi/mod.ts";
+import { idleThreads, V8_HELPER_THREAD_NAME } from "../../ffi/mod.ts";
 
 const log = logger("serve");
-
-/**
- * The nice value of V8's helper threads in a serving process. They compile the read path
- * as it gets hot and share the serving core: at the serving thread's priority they held it
- * for milliseconds at a time in a new server's first seconds under load (single gets at
- * 40k/s right after batch gets, p99.99 of that first 10 s: 12-50 ms at nice 0, 6.6-9.5 ms at
- * 19, three runs each; README, the tail section).
- */
-const V8_HELPER_NICE = 19;
 
 const HELP = `Usage: rialto serve [--config FILE] [--data-dir DIR] [--grpc-port N] [--admin-port N]
                     [--http-port N] [--transport grpc-js|native] [--workers N]
@@ -112,7 +103,11 @@ export async function main(args: string[]): Promise<number> {
     const config = watcher?.config ?? applyOverrides(defaultConfig(), overrides);
     await setupLogging(config.logging.level);
     server = await startServer(config, { watcher });
-    const helpers = deprioritizeThreads(V8_HELPER_THREAD_NAME, V8_HELPER_NICE);
+    // V8's helper threads compile the read path as it gets hot and share the serving core:
+    // at the serving thread's priority they held it for milliseconds at a time in a new
+    // server's first seconds under load, and at nice 19 still for a time slice (README, the
+    // tail section). Under SCHED_IDLE they run in its gaps.
+    const helpers = idleThreads(V8_HELPER_THREAD_NAME);
     for (const failure of helpers.failures) {
       log.warn("V8's helper threads keep their priority: {failure}", { failure });
     }
