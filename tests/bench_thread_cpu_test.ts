@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatThreadCpu,
+  kernelWorkerName,
   machineThreadCpu,
   stealSeconds,
   threadCpu,
@@ -92,5 +93,22 @@ Deno.test({
       spinner.kill();
       await spinner.status;
     }
+  },
+});
+
+Deno.test({
+  name: "the bench names a kernel worker without the workqueue it last ran",
+  ignore: Deno.build.os !== "linux",
+  fn: () => {
+    assert.equal(kernelWorkerName("kworker/0:1-events"), "kworker/0:1");
+    assert.equal(kernelWorkerName("kworker/u8:3-events_unbound"), "kworker/u8:3");
+    assert.equal(kernelWorkerName("kworker/0:1H-kblockd"), "kworker/0:1H");
+    assert.equal(kernelWorkerName("kworker/1:2"), "kworker/1:2");
+    assert.equal(kernelWorkerName("tokio-rt-worker"), "tokio-rt-worker");
+    // /proc shows a worker's name with its last workqueue; the bench's keys leave it out.
+    const workers = [...machineThreadCpu(Deno.pid).keys()].filter((name) =>
+      name.startsWith("kworker/")
+    );
+    assert.ok(workers.every((name) => !name.includes("-")), JSON.stringify(workers));
   },
 });

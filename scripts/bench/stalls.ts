@@ -265,6 +265,9 @@ export function majorFaults(pid: number): number {
 /**
  * User + system CPU seconds of every thread on the machine outside process `pid`, summed by
  * thread name ("ksoftirqd/0", "loadgen", "deno"): who else ran while a server was measured.
+ * A kernel worker is named without the workqueue /proc appends to it ("kworker/0:1", not
+ * "kworker/0:1-events"): that part changes with the work it last ran, and a thread whose
+ * name changed between two readings would count its whole lifetime's CPU as new.
  */
 export function machineThreadCpu(pid: number): Map<string, number> {
   const cpu = new Map<string, number>();
@@ -278,10 +281,18 @@ export function machineThreadCpu(pid: number): Map<string, number> {
     const other = Number(entry.name);
     if (!Number.isInteger(other) || other === pid) continue;
     for (const [name, seconds] of threadCpu(other, false)) {
-      cpu.set(name, (cpu.get(name) ?? 0) + seconds);
+      const stable = kernelWorkerName(name);
+      cpu.set(stable, (cpu.get(stable) ?? 0) + seconds);
     }
   }
   return cpu;
+}
+
+/** "kworker/0:1-events" as "kworker/0:1"; any other name as it is. */
+export function kernelWorkerName(name: string): string {
+  if (!name.startsWith("kworker/")) return name;
+  const dash = name.indexOf("-");
+  return dash === -1 ? name : name.slice(0, dash);
 }
 
 /** "main 142.10 s, V8 DefaultWorke 1.30 s", most first, from `threadCpu` differences. */
