@@ -66,6 +66,13 @@ function* threadsOf(options: IsolateOptions): Generator<number> {
   }
 }
 
+/** The bits set in a byte. */
+function popcount(byte: number): number {
+  let n = 0;
+  for (let b = byte; b !== 0; b &= b - 1) n++;
+  return n;
+}
+
 /** A cpu_set_t with the one CPU `cpu`. */
 function cpuSet(cpu: number): Uint8Array {
   const set = new Uint8Array(CPU_SET_BYTES);
@@ -83,9 +90,10 @@ export function isolateCpus(options: IsolateOptions): Isolation {
   let movedIrqs = 0;
   let movedWorkqueues = false;
   const size = BigInt(CPU_SET_BYTES);
-  // What a thread started meanwhile by a moved process gets back: the first moved thread's
-  // mask (the machine's unpinned default), else all CPUs.
+  // What a thread started meanwhile by a moved process gets back: the widest mask a moved
+  // thread had (the machine's unpinned default), else all CPUs.
   let unpinned: Uint8Array | null = null;
+  const width = (set: Uint8Array) => set.reduce((n, byte) => n + popcount(byte), 0);
   const moved = new Set<number>();
   for (const tid of threadsOf(options)) {
     const before = new Uint8Array(CPU_SET_BYTES);
@@ -96,7 +104,7 @@ export function isolateCpus(options: IsolateOptions): Isolation {
     }
     movedThreads++;
     moved.add(tid);
-    unpinned ??= before;
+    if (unpinned === null || width(before) > width(unpinned)) unpinned = before;
     undo.push(() => lib.symbols.sched_setaffinity(tid, size, before));
   }
   // Threads and processes started by moved ones inherit the spare CPU alone: each that is

@@ -106,7 +106,7 @@ export async function main(args: string[]): Promise<number> {
     // V8's helper threads compile the read path as it gets hot and share the serving core:
     // at the serving thread's priority they held it for milliseconds at a time in a new
     // server's first seconds under load, and at nice 19 still for a time slice (README, the
-    // tail section). Under SCHED_IDLE they run in its gaps.
+    // tail section). Under SCHED_IDLE they mostly run in its gaps.
     const helpers = idleThreads(V8_HELPER_THREAD_NAME);
     for (const failure of helpers.failures) {
       log.warn("V8's helper threads keep their priority: {failure}", { failure });
