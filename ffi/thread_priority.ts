@@ -4,10 +4,10 @@
  * want the one core, their work (compiling the read path as it gets hot, helping with
  * collections) mostly waits for the serving thread's gaps. A SCHED_IDLE thread is
  * preempted as soon as a normal thread on its core wakes (one at nice 19 keeps the core for
- * its time slice), and its share of a contended core is 0.3% (nice 19: 1.4%). It still
- * gets the core now and then from a serving thread that never sleeps, until the next
- * scheduler tick (README, the tail section). Moving a thread to SCHED_IDLE needs no
- * privilege. On a system without /proc or glibc nothing changes.
+ * its time slice), and by the scheduler's weights its share of a contended core is 0.3%
+ * (nice 19: 1.4%). It still gets the core now and then from a serving thread that never
+ * sleeps, until the next scheduler tick (README, the tail section). Moving a thread to
+ * SCHED_IDLE needs no privilege. On a system without /proc or glibc nothing changes.
  */
 
 import { glibc } from "./glibc.ts";
