@@ -25,6 +25,7 @@ import type { LoadResult } from "./bench/loadgen.ts";
 import { isolateCpus, type Isolation } from "./bench/isolate.ts";
 import { buildNative } from "./bench/native_build.ts";
 import {
+  deployedV8Flags,
   type PinnedServer,
   processCpuSeconds,
   rialtoServeCommand,
@@ -446,6 +447,8 @@ interface Target {
   readonly tls: boolean;
   /** The checkout it runs from, when not this one (the --baseline twins). */
   readonly checkout?: string;
+  /** That checkout's deployed V8 flags (src/runtime_flags.ts), when not this one's. */
+  readonly deployedV8Flags?: string;
   /** The target it is the baseline twin of. */
   readonly twinOf?: string;
 }
@@ -480,7 +483,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 function chooseTargets(
   flags: Flags,
-  baselineName: string | null,
+  baseline: { name: string; v8Flags: string } | null,
 ): { targets: Target[]; notes: string[] } {
   const targets: Target[] = [];
   const notes: string[] = [];
@@ -491,12 +494,13 @@ function chooseTargets(
     if (flags.tls && target.kind !== "bare") {
       targets.push({ ...target, name: `${target.name}+mTLS`, tls: true });
     }
-    if (baselineName !== null && target.kind === "native") {
+    if (baseline !== null && target.kind === "native") {
       targets.push({
         ...target,
-        name: `${target.name}@${baselineName}`,
+        name: `${target.name}@${baseline.name}`,
         tls: false,
         checkout: flags.baseline!,
+        deployedV8Flags: baseline.v8Flags,
         twinOf: target.name,
       });
     }
@@ -549,7 +553,9 @@ async function machineFacts(
       ? `${t.name} (scripts/loadgen/responder.c --work-us ${t.workUs}, get-open only)`
       : `${t.name} (rialto serve --transport ${t.kind}${
         t.workers === null ? "" : ` --workers ${t.workers}`
-      }${t.tls ? ", mutual TLS, static ACL" : ""}${t.checkout ? `, from ${t.checkout}` : ""})`;
+      }${t.tls ? ", mutual TLS, static ACL" : ""}${
+        t.checkout ? `, from ${t.checkout}, its V8 flags ${t.deployedV8Flags || "none"}` : ""
+      })`;
   return [
     `Rialto read benchmark, ${new Date().toISOString()}`,
     `machine   ${cores} cores (${model}), ${(mem.total / 2 ** 30).toFixed(0)} GiB RAM, ` +
@@ -817,6 +823,7 @@ function serverCommand(
     ],
     flags.v8Flags,
     target.checkout,
+    target.deployedV8Flags,
   );
 }
 
@@ -1454,11 +1461,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const loadgen = await makeLoadgen(flags.loadgen, cacheDir);
-  const baselineName = flags.baseline === null
-    ? null
-    : (await commandText(["git", "-C", flags.baseline, "rev-parse", "--short", "HEAD"])) ||
-      "baseline";
-  const { targets, notes } = chooseTargets(flags, baselineName);
+  const baseline = flags.baseline === null ? null : {
+    name: (await commandText(["git", "-C", flags.baseline, "rev-parse", "--short", "HEAD"])) ||
+      "baseline",
+    v8Flags: await deployedV8Flags(flags.baseline),
+  };
+  const { targets, notes } = chooseTargets(flags, baseline);
   console.log(await machineFacts(flags, dataDir, loadgen, targets));
   for (const note of notes) console.log(`note      ${note}`);
   const tls = targets.some((t) => t.tls) ? await makeBenchTls() : null;

@@ -33,17 +33,36 @@ export function processCpuSeconds(pid: number): number {
 export const CHECKOUT = new URL("../../", import.meta.url).pathname;
 
 /**
+ * The V8 flags `checkout`'s servers are deployed with: its src/runtime_flags.ts, so that
+ * another commit (a --baseline) runs as it shipped, not with this checkout's flags.
+ */
+export async function deployedV8Flags(checkout: string): Promise<string> {
+  const path = `${checkout.replace(/\/?$/, "/")}src/runtime_flags.ts`;
+  const module = await import(`file://${path}`).catch((error) => {
+    throw new Error(`Cannot read the deployed V8 flags of ${checkout} from ${path}`, {
+      cause: error,
+    });
+  });
+  if (typeof module.SERVER_V8_FLAGS !== "string") {
+    throw new Error(`${path} exports no SERVER_V8_FLAGS string`);
+  }
+  return module.SERVER_V8_FLAGS;
+}
+
+/**
  * `rialto serve` from a checkout (this one by default; another commit's, to compare) on
  * `config`, on free ports, plus `extra` flags, with the V8 flags a deployed server starts
- * with (src/runtime_flags.ts) and `v8Flags` after them (e.g. "--single-threaded-gc").
+ * with (`deployedFlags`: this checkout's src/runtime_flags.ts unless given, see
+ * `deployedV8Flags`) and `v8Flags` after them (e.g. "--single-threaded-gc").
  */
 export function rialtoServeCommand(
   config: string,
   extra: readonly string[] = [],
   v8Flags = "",
   checkout = CHECKOUT,
+  deployedFlags = SERVER_V8_FLAGS,
 ): string[] {
-  const flags = [SERVER_V8_FLAGS, ...v8Flags.split(/[ ,]+/).filter(Boolean)].join(",");
+  const flags = [deployedFlags, ...v8Flags.split(/[ ,]+/)].filter(Boolean).join(",");
   return [
     Deno.execPath(),
     "run",
