@@ -16,12 +16,5 @@
  *   burst's memory back when the server goes idle (with `--no-memory-reducer`, RSS stayed
  *   46% above its pre-burst figure after 30 s idle in bench:memory; with this flag, -3.2%
  *   and -4.3% in two runs).
- * - `--single-threaded`: V8 posts no work to its helper threads (no concurrent
- *   compilation, marking or sweeping, no parallel scavenge): it compiles and collects on
- *   the isolate's own thread. Each isolate serves on a core of its own, so a helper could
- *   only run on a core that serves, and there it preempted the serving thread for up to a
- *   scheduler tick (4 ms here), even under SCHED_IDLE (ffi/thread_priority.ts). At 40k
- *   gets/s on one core: 0 such stalls in 6 runs of 60 s, against 6 in 3 without it.
  */
-export const SERVER_V8_FLAGS =
-  "--max-semi-space-size=4,--initial-old-space-size=64,--single-threaded";
+export const SERVER_V8_FLAGS = "--max-semi-space-size=4,--initial-old-space-size=64";
