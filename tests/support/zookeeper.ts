@@ -46,12 +46,39 @@ export const zookeeperUnavailable: string | null = classpath === null
   ? "No `java` on PATH to run ZooKeeper"
   : null;
 
-/** A port nothing listens on right now. */
+/** The lowest port the kernel hands out by itself (ip_local_port_range), else Linux's. */
+function ephemeralPortStart(): number {
+  try {
+    const low = Number(
+      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").split(/\s+/)[0],
+    );
+    if (Number.isInteger(low) && low > 2048) return low;
+  } catch {
+    // Not Linux, or no /proc: Linux's default.
+  }
+  return 32768;
+}
+
+const PORT_FLOOR = 10000;
+
+/**
+ * A port nothing listens on right now, for a server a test starts later on a fixed port.
+ * It is taken below the ephemeral range: a port the kernel gave out and took back could be
+ * any test's next outgoing connection or port-0 listener meanwhile ("Address already in
+ * use" under the parallel suite).
+ */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  const top = ephemeralPortStart();
+  for (let attempt = 0; attempt < 100 && top > PORT_FLOOR; attempt++) {
+    const port = PORT_FLOOR + Math.floor(Math.random() * (top - PORT_FLOOR));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // In use: try another.
+    }
+  }
+  throw new Error(`No free port found in ${PORT_FLOOR}-${top - 1}`);
 }
 
 /** Sends a four-letter word; null when nothing answers. */
