@@ -216,12 +216,19 @@ Deno.test({
   // Without run_delay the account can not see inside a read, and gives it the stall.
   ignore: Deno.build.os !== "linux" || !runQueueAccounted(),
   fn: async () => {
-    const stalls = await stallsOnSharedCore("process", "ffi:get");
-    const text = JSON.stringify(stalls);
-    assert.ok((stalls.preempted ?? 0) >= 5, text);
-    // A piece the competitor's slice landed in looks like a read of several ms: the old
-    // account named nearly every stall here ffi:get.
-    assert.ok((stalls["ffi:get"] ?? 0) * 4 <= (stalls.preempted ?? 0), text);
+    // The host's steal and the parallel suite's other processes on core 0 also stretch
+    // reads, in ways run_delay does not show: up to three tries for one run that shows only
+    // the competitor (this failed once in a clean clone's CI on a night of high steal).
+    const tries: string[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stalls = await stallsOnSharedCore("process", "ffi:get");
+      // A piece the competitor's slice landed in looks like a read of several ms: the old
+      // account named nearly every stall here ffi:get.
+      const preempted = stalls.preempted ?? 0;
+      if (preempted >= 5 && (stalls["ffi:get"] ?? 0) * 4 <= preempted) return;
+      tries.push(JSON.stringify(stalls));
+    }
+    assert.fail(`no try counted the preempted reads as preempted: ${tries.join("; ")}`);
   },
 });
 
