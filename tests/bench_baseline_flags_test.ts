@@ -12,7 +12,7 @@ async function git(...args: string[]): Promise<Deno.CommandOutput> {
 
 Deno.test({
   name: "a --baseline checkout's servers start with that commit's deployed V8 flags",
-  // A shallow clone may not hold the old commit; the test says so rather than pass.
+  // A shallow clone may not hold the old commit: the test is then reported ignored, not passed.
   ignore: !(await git("cat-file", "-e", `${OLD_COMMIT}^{commit}`)).success,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "rialto-baseline-" });
