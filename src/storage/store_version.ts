@@ -354,10 +354,14 @@ export class StoreVersion {
   retire(peersDone?: Promise<void>, adoptersRunning?: () => boolean): Promise<void> {
     if (this.#retiring !== null) return this.#retiring;
     this.#retired = true;
-    if (this.#shared !== null && !this.#adopted) {
-      Atomics.store(this.#shared, SHARED_RETIRED, 1);
-    }
     const waitsForAdopters = this.#shared !== null && !this.#adopted;
+    // Adopters take no lease once the shared flag is up. With peers to tell, it goes up
+    // once they have dropped the version (`#drain`): a peer that has yet to install the
+    // version replacing this one (its messages come in order) reads this one until then,
+    // rather than finding none and answering that the store does not exist.
+    if (waitsForAdopters && peersDone === undefined) {
+      Atomics.store(this.#shared!, SHARED_RETIRED, 1);
+    }
     if (this.#leases === 0 && peersDone === undefined && !waitsForAdopters) {
       this.#close();
       return this.#retiring = Promise.resolve();
@@ -376,6 +380,7 @@ export class StoreVersion {
       });
     }
     await peersDone;
+    if (waitsForAdopters) Atomics.store(this.#shared!, SHARED_RETIRED, 1);
     while (
       waitsForAdopters && Atomics.load(this.#shared!, SHARED_LEASES) > 0 &&
       (adoptersRunning?.() ?? true)
