@@ -916,9 +916,15 @@ Deno.test("GOAWAY from the client lets open calls finish, then the connection cl
   });
 });
 
-Deno.test("close() sends GOAWAY, drains in-flight calls, and stops accepting", async () => {
+Deno.test("close() sends GOAWAY, drains in-flight calls, lingers for the client, and stops accepting", async () => {
   const router = new TestRouter();
-  const server = await serveNative({ hostname: "127.0.0.1", port: 0, router });
+  const lingerMs = 300;
+  const server = await serveNative({
+    hostname: "127.0.0.1",
+    port: 0,
+    router,
+    limits: { drainLingerMs: lingerMs },
+  });
   const client = await RawH2Client.connect(server.port);
   try {
     await request(client, 1, "/test.Echo/slow", text("drained"));
@@ -935,16 +941,50 @@ Deno.test("close() sends GOAWAY, drains in-flight calls, and stops accepting", a
     await request(client, 3, "/test.Echo/echo", text("too late"));
     const r = await client.response(1);
     assert.deepEqual(r.body, grpcMessage(text("drained")));
+    // Nothing left to answer: the server waits for the client to close, then gives up.
+    const answered = performance.now();
     for (let f = await client.readFrame(); f !== null; f = await client.readFrame()) {
       assert.notEqual(f.type === T.GOAWAY ? new DataView(f.payload.buffer).getUint32(4) : 0, 1);
       assert.ok(f.streamId !== 3 || f.type === T.WINDOW_UPDATE, `no answer on stream 3`);
     }
+    const lingered = performance.now() - answered;
+    assert.ok(lingered >= lingerMs * 0.8, `closed ${lingered.toFixed(0)} ms after the last answer`);
     await closing;
     await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: server.port }));
   } finally {
     await client.close();
     await server.close();
     await router.idle();
+  }
+});
+
+Deno.test("a drained connection closes as soon as the client closes its side", async () => {
+  const router = new TestRouter();
+  const server = await serveNative({
+    hostname: "127.0.0.1",
+    port: 0,
+    router,
+    limits: { drainLingerMs: 10_000 },
+  });
+  const client = await RawH2Client.connect(server.port);
+  try {
+    // The server's ACK of our SETTINGS: it has read the preface.
+    await client.readUntil((f) => f.type === T.SETTINGS && (f.flags & ACK) !== 0);
+    const started = performance.now();
+    const closing = server.close(20_000);
+    const ping = await client.readUntil((f) => f.type === T.PING);
+    await client.sendFrame(T.PING, ACK, 0, ping!.payload);
+    const final = await client.readUntil((f) =>
+      f.type === T.GOAWAY && new DataView(f.payload.buffer).getUint32(0) !== 0x7fffffff
+    );
+    assert.ok(final !== null, "no final GOAWAY");
+    await client.close();
+    await closing;
+    const took = performance.now() - started;
+    assert.ok(took < 5_000, `close() took ${took.toFixed(0)} ms with the client gone`);
+  } finally {
+    await client.close();
+    await server.close();
   }
 });
 

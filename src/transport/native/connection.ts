@@ -122,6 +122,7 @@ export class H2Connection {
   // Shutdown.
   #drainState = DRAIN_NONE;
   #drainTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #goawayLastId = MAX_STREAM_ID;
   #peerGoaway = false;
   #closeAfterFlush = false;
@@ -258,6 +259,7 @@ export class H2Connection {
     this.#streams.clear();
     this.#blocked = [];
     if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
     this.#writer.stop();
     this.#owner.connectionClosed(this);
     this.#closedResolve();
@@ -902,9 +904,9 @@ export class H2Connection {
       s.response = null;
     }
     s.body = null;
-    if (this.#streams.size === 0 && (this.#peerGoaway || this.#drainState === DRAIN_FINAL)) {
-      this.#endAfterFlush();
-    }
+    if (this.#streams.size > 0) return;
+    if (this.#peerGoaway) this.#endAfterFlush();
+    else if (this.#drainState === DRAIN_FINAL) this.#endWhenPeerCloses();
   }
 
   // ---- Output ------------------------------------------------------------------------
@@ -963,8 +965,25 @@ export class H2Connection {
     this.#drainState = DRAIN_FINAL;
     this.#goawayLastId = this.#lastClientStreamId;
     this.#writer.out.goaway(this.#goawayLastId, ErrorCode.NO_ERROR);
-    if (this.#streams.size === 0) this.#endAfterFlush();
+    if (this.#streams.size === 0) this.#endWhenPeerCloses();
     else this.#flush();
+  }
+
+  /**
+   * A graceful end: sends what is buffered and keeps reading until the client closes, at
+   * most `drainLingerMs`, then closes. Closing at once can end the connection under a
+   * client that has not yet read the GOAWAY, and fails the calls it started meanwhile
+   * (grpc-js: INTERNAL, "socket ended by the other party") where they should be refused.
+   */
+  #endWhenPeerCloses(): void {
+    if (this.#destroyed || this.#lingerTimer !== undefined) return;
+    this.#flush();
+    this.#lingerTimer = setTimeout(H2Connection.#lingerOver, this.#limits.drainLingerMs, this);
+  }
+
+  static #lingerOver(connection: H2Connection): void {
+    connection.#lingerTimer = undefined;
+    connection.#endAfterFlush();
   }
 
   /** Sends what is buffered, then closes the socket. */

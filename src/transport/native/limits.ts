@@ -39,6 +39,11 @@ export interface NativeLimits {
   handshakeTimeoutMs: number;
   /** close(): how long to wait for the PING that follows the first GOAWAY. */
   drainPingTimeoutMs: number;
+  /**
+   * A drain done (the final GOAWAY sent, no stream left): how long to wait for the client
+   * to close first, so that it reads the GOAWAY before the end of the connection.
+   */
+  drainLingerMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<NativeLimits> = Object.freeze({
@@ -59,6 +64,7 @@ export const DEFAULT_LIMITS: Readonly<NativeLimits> = Object.freeze({
   writeStallTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   drainPingTimeoutMs: 1000,
+  drainLingerMs: 1000,
 });
 
 /** Bytes read from the socket at once; a whole frame of the largest accepted size fits. */
