@@ -1,5 +1,6 @@
 /**
- * RocksDB through Deno FFI: the only module outside `ffi/` imports. Everything here
+ * RocksDB through Deno FFI, and the Linux socket calls of the serving thread's poller
+ * (sockets.ts): the only module outside `ffi/` imports. Everything here
  * speaks Uint8Array, strings and numbers; native pointers never leave `ffi/`.
  *
  * ```ts
@@ -31,4 +32,5 @@ export {
   type WriteOptions,
 } from "./rocksdb.ts";
 export { RocksDBError, type RocksDBErrorCode } from "./rocksdb_error.ts";
+export * from "./sockets.ts";
 export { WriteBatch } from "./write_batch.ts";

@@ -147,6 +147,7 @@ async function startTransport(
       port: config.grpc.port,
       router,
       maxMessageBytes: config.grpc.maxMessageBytes,
+      io: config.grpc.io,
       tls: nativeTlsFromSettings(config.grpc.tls),
     });
   }

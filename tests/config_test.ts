@@ -21,6 +21,7 @@ const DEFAULTS = {
     host: "0.0.0.0",
     port: 7070,
     transport: "native",
+    io: "poller",
     workers: null,
     maxMessageBytes: 4194304,
     maxKeysPerBatch: null,
@@ -96,7 +97,7 @@ Deno.test("an empty file yields every documented default", () => {
 
 Deno.test("every field rejects a value of the wrong type, naming its path", () => {
   const all = leaves(DEFAULTS);
-  assert.equal(all.length, 44, "every leaf of the contract");
+  assert.equal(all.length, 45, "every leaf of the contract");
   for (const [path, value] of all) {
     // The nullable numbers: 42 would be a valid value there.
     const bad = [

@@ -34,10 +34,14 @@ import {
 } from "./support/read_fixture.ts";
 import { startTestServer } from "./support/server.ts";
 
-/** grpc-js, the native transport in one isolate, and native over two worker isolates. */
+/**
+ * grpc-js, the native transport in one isolate (on its poller, and on Deno's listener), and
+ * native over two worker isolates.
+ */
 const TRANSPORTS = [
   { name: "grpc-js", grpc: { transport: "grpc-js" } },
   { name: "native", grpc: { transport: "native", workers: 1 } },
+  { name: "native on Deno's listener", grpc: { transport: "native", workers: 1, io: "deno" } },
   { name: "native, 2 workers", grpc: { transport: "native", workers: 2 } },
   {
     name: "native, batches on the thread pool",

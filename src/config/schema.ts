@@ -77,6 +77,12 @@ const grpcSchema = z.strictObject({
    */
   transport: z.enum(["grpc-js", "native"]).default("native"),
   /**
+   * How the native transport waits for plaintext sockets: "poller" (the default) on the
+   * serving thread's own epoll, calling recv and send directly; "deno" on Deno.listen's
+   * conn.read and conn.write. TLS always goes through Deno or node:tls. Restart-only.
+   */
+  io: z.enum(["poller", "deno"]).default("poller"),
+  /**
    * Event loops (worker isolates) serving the native transport, all accepting on the
    * gRPC port (SO_REUSEPORT); null: one per CPU (navigator.hardwareConcurrency). 1 serves
    * from the main isolate alone. grpc-js always serves from one isolate. Restart-only.
@@ -421,6 +427,7 @@ export const RESTART_ONLY_FIELDS: readonly string[] = [
   "grpc.host",
   "grpc.port",
   "grpc.transport",
+  "grpc.io",
   "grpc.workers",
   "grpc.tls.enabled",
   // Who may read is decided by these: a reload must never open the door (an authorizer

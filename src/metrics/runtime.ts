@@ -23,6 +23,11 @@
  *   one at every 10 ms tick cost twice the CPU (62 µs a run; the stall account found a
  *   one-second window's 6-27 ms: task:gc-stats).
  * - `performance.eventLoopUtilization()` returns zeros: not used.
+ * - With the native transport's poller (socket_poller.ts) the serving thread waits in its own
+ *   `epoll_wait`, up to a millisecond at a time when no read comes, before the runtime's
+ *   next turn: an idle tick can come that much later, with no read kept waiting (the
+ *   poller takes reads as they come). Such a stall's cause is `asleep`, as a timer's own
+ *   lateness always was. Busy, the poller hands the runtime a turn every 0.5 ms.
  *
  * A probe tick later than STALL_MS is a stall, counted by its cause (`stallCause`), the
  * first of:

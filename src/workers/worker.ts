@@ -64,6 +64,7 @@ class WorkerServer {
       port,
       router: readServiceRouter(this.handle),
       maxMessageBytes: config.grpc.maxMessageBytes,
+      io: config.grpc.io,
       reusePort: true,
       // Each worker polls the certificate files itself.
       tls: nativeTlsFromSettings(config.grpc.tls),

@@ -1,6 +1,6 @@
 /**
- * A native gRPC-over-HTTP/2 server transport: plaintext on `Deno.listen`, server-only TLS
- * on `Deno.listenTls`, mutual TLS on `node:tls` (node_tls_listener.ts: Deno.listenTls
+ * A native gRPC-over-HTTP/2 server transport: plaintext on the serving thread's own epoll
+ * (socket_conn.ts, socket_poller.ts) or on `Deno.listen`, server-only TLS on `Deno.listenTls`, mutual TLS on `node:tls` (node_tls_listener.ts: Deno.listenTls
  * cannot ask for client certificates).
  *
  * Each accepted connection runs an `H2Connection`; the server owns the listener, the
@@ -19,6 +19,7 @@ import type { TransportServer, UnaryRouter } from "../types.ts";
 import { type ByteConn, type ConnectionOwner, H2Connection } from "./connection.ts";
 import { DEFAULT_LIMITS, maxUnreadInboundBytes, type NativeLimits } from "./limits.ts";
 import { NodeTlsListener, pem, type TlsContextMaterial } from "./node_tls_listener.ts";
+import { SocketListener } from "./socket_conn.ts";
 import { loopTasks } from "../../metrics/loop_tasks.ts";
 
 export type { NativeLimits } from "./limits.ts";
@@ -87,6 +88,12 @@ export interface NativeServerOptions {
   reusePort?: boolean;
   /** Aborting it closes the server, as `close()` with its default grace period. */
   signal?: AbortSignal;
+  /**
+   * Plaintext only: "poller" (the default) serves on the thread's own epoll loop
+   * (socket_poller.ts), "deno" on Deno.listen. The poller falls back to Deno where it
+   * cannot run (no glibc, a host name that is not an address literal).
+   */
+  io?: "poller" | "deno";
   /** Overrides of the protocol and abuse limits (see `NativeLimits`). */
   limits?: Partial<NativeLimits>;
 }
@@ -98,6 +105,11 @@ export interface NativeTransportServer extends TransportServer {
    * was refused, and `reloadNow()`; polling stops when the server closes. Null otherwise.
    */
   readonly tlsFiles: TlsFileReloader | null;
+  /**
+   * What waits for the sockets: "poller", the serving thread's own epoll (plaintext with
+   * `io` "poller" where it can run), or "deno", the runtime (Deno.listen, TLS).
+   */
+  readonly io: "poller" | "deno";
 }
 
 const DEFAULT_GRACE_MS = 10_000;
@@ -115,6 +127,19 @@ export async function serveNative(options: NativeServerOptions): Promise<NativeT
   const limits = validLimits(options);
   const tls = options.tls;
   if (tls === undefined) {
+    if ((options.io ?? "poller") === "poller") {
+      let server: NativeServer | null = null;
+      const socket = SocketListener.listen({
+        hostname: options.hostname ?? "0.0.0.0",
+        port: options.port,
+        reusePort: options.reusePort,
+        onConnection: (conn) => server!.adopt(conn, null, false),
+      });
+      if (socket !== null) {
+        server = new NativeServer(options.router, limits, options.signal, { socket });
+        return server;
+      }
+    }
     const listener = Deno.listen({
       hostname: options.hostname,
       port: options.port,
@@ -222,14 +247,16 @@ const CHURN_TRIM_INTERVAL_MS = 30_000;
 /** Where connections come from: a Deno listener we accept from, or node:tls's callbacks. */
 type Source =
   | { readonly deno: Deno.Listener; readonly tls: boolean }
+  | { readonly socket: SocketListener }
   | { readonly node: NodeTlsListener; readonly reloader: TlsFileReloader | null };
 
 class NativeServer implements NativeTransportServer, ConnectionOwner {
   readonly port: number;
-  acceptFailures = 0;
+  #acceptFailures = 0;
   readonly router: UnaryRouter;
   readonly limits: Readonly<NativeLimits>;
   readonly tlsFiles: TlsFileReloader | null;
+  readonly io: "poller" | "deno";
   readonly #source: Source;
   readonly #connections = new Set<H2Connection>();
   /** The most connections open at once since native memory was last trimmed. */
@@ -253,10 +280,15 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
     this.#source = source;
     this.router = router;
     this.limits = limits;
+    this.io = "socket" in source ? "poller" : "deno";
     if ("deno" in source) {
       this.port = (source.deno.addr as Deno.NetAddr).port;
       this.tlsFiles = null;
       this.#accepting = this.#acceptLoop(source.deno, source.tls);
+    } else if ("socket" in source) {
+      this.port = source.socket.addr.port;
+      this.tlsFiles = null;
+      this.#accepting = Promise.resolve();
     } else {
       this.port = source.node.port;
       this.tlsFiles = source.reloader;
@@ -286,6 +318,11 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
       log.error("Keeping the current TLS certificates: {error}", { error });
     }
   };
+
+  get acceptFailures(): number {
+    const source = this.#source;
+    return this.#acceptFailures + ("socket" in source ? source.socket.acceptFailures : 0);
+  }
 
   connectionClosed(connection: H2Connection): void {
     this.#connections.delete(connection);
@@ -318,6 +355,8 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
       } catch {
         // Already closed.
       }
+    } else if ("socket" in source) {
+      source.socket.close();
     } else {
       source.reloader?.unsubscribe(this.#onTlsFiles);
       source.reloader?.close();
@@ -343,7 +382,7 @@ class NativeServer implements NativeTransportServer, ConnectionOwner {
         conn = await listener.accept();
       } catch (error) {
         if (this.#closing !== null || error instanceof Deno.errors.BadResource) return;
-        this.acceptFailures++;
+        this.#acceptFailures++;
         log.debug("Accept failed: {error}", { error });
         continue;
       }
