@@ -244,7 +244,7 @@ const TRIM_DELAYS_MS = [0, 2_000, 10_000, 25_000];
 /** With that many connections closed since, trims at most this often. */
 const CHURN_TRIM_INTERVAL_MS = 30_000;
 
-/** Where connections come from: a Deno listener we accept from, or node:tls's callbacks. */
+/** Where connections come from: a Deno listener or the poller's (socket_conn.ts), or node:tls. */
 type Source =
   | { readonly deno: Deno.Listener; readonly tls: boolean }
   | { readonly socket: SocketListener }

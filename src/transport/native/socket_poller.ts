@@ -5,9 +5,10 @@
  * loop on epoll called through FFI (and for C). So the thread waits in `epoll_wait`
  * itself, calls `recv` and `send` directly, and gives the runtime its turn:
  *
- * - at once when the runtime's own epoll has something (its file descriptor is in this
- *   epoll set: the runtime's sockets and other threads' wake-ups, such as worker messages
- *   and the thread pool's results, land there; its timers do not),
+ * - at once when the runtime's own epoll has something, before the sockets ready with it
+ *   (its file descriptor is in this epoll set: the runtime's sockets and other threads'
+ *   wake-ups, such as worker messages and the thread pool's results, land there; its
+ *   timers do not),
  * - before blocking, so that promises and callbacks the last reads started run first,
  * - at least every `IDLE_TURN_MS` while nothing comes (epoll_wait's timeout), and every
  *   `BUSY_TURN_MS` while reads keep the thread busy: as late as a timer can fire. Busy, it
@@ -68,7 +69,7 @@ export class SocketPoller {
       log.warn("The runtime's epoll could not be looked up: {error}", { error });
     }
     if (calls === null || runtimeEpoll < 0) {
-      log.info("Listening through Deno: no epoll of the runtime's found to poll beside");
+      log.info("Plaintext gRPC listens through Deno: no glibc, or the runtime's epoll not found");
       SocketPoller.#current = null;
       return null;
     }
@@ -86,13 +87,10 @@ export class SocketPoller {
   readonly #controlView = new DataView(this.#control.buffer);
   #running = false;
   #lastTurn = 0;
-  /** Turns given to the runtime, and how many because its epoll had something. */
-  runtimeTurns = 0;
-  runtimeWakes = 0;
 
   private constructor(calls: SocketCalls, runtimeEpoll: number) {
     this.calls = calls;
-    this.#epoll = calls.epoll_create1(SOCK_CLOEXEC);
+    this.#epoll = calls.epoll_create1(SOCK_CLOEXEC); // EPOLL_CLOEXEC is the same flag.
     if (this.#epoll < 0) throw socketError("epoll_create1", errno());
     this.#runtimeEpoll = runtimeEpoll;
     this.#ctl(EPOLL_CTL_ADD, runtimeEpoll, EPOLLIN);
@@ -154,9 +152,11 @@ export class SocketPoller {
         continue;
       }
       turned = false;
-      const runtimeWoke = this.#dispatch(n);
-      if (runtimeWoke || performance.now() - this.#lastTurn >= BUSY_TURN_MS) {
-        if (runtimeWoke) this.runtimeWakes++;
+      // The runtime first when both have something: a worker message (a version installed)
+      // posted before a read arrived is handled before that read.
+      if (this.#runtimeWoke(n)) await this.#runtimeTurn();
+      this.#dispatch(n);
+      if (performance.now() - this.#lastTurn >= BUSY_TURN_MS) {
         turned = true;
         await this.#runtimeTurn();
       } else {
@@ -167,17 +167,21 @@ export class SocketPoller {
     this.#running = false;
   }
 
-  /** Hands each event to its owner; true when the runtime's epoll was among them. */
-  #dispatch(n: number): boolean {
+  /** Whether the runtime's epoll is among the `n` events. */
+  #runtimeWoke(n: number): boolean {
+    for (let i = 0; i < n; i++) {
+      const at = i * EPOLL_EVENT_BYTES + EPOLL_EVENT_DATA_OFFSET;
+      if (this.#eventView.getUint32(at, true) === this.#runtimeEpoll) return true;
+    }
+    return false;
+  }
+
+  /** Hands each event to its owner (a descriptor closed since has none). */
+  #dispatch(n: number): void {
     const view = this.#eventView;
-    let runtimeWoke = false;
     for (let i = 0; i < n; i++) {
       const at = i * EPOLL_EVENT_BYTES;
       const fd = view.getUint32(at + EPOLL_EVENT_DATA_OFFSET, true);
-      if (fd === this.#runtimeEpoll) {
-        runtimeWoke = true;
-        continue;
-      }
       const owner = this.#owners.get(fd);
       if (owner === undefined) continue;
       try {
@@ -186,11 +190,9 @@ export class SocketPoller {
         log.error("Socket event handling failed: {error}", { error });
       }
     }
-    return runtimeWoke;
   }
 
   #runtimeTurn(): Promise<void> {
-    this.runtimeTurns++;
     return new Promise<void>((resolve) =>
       setImmediate(() => {
         this.#lastTurn = performance.now();
