@@ -72,8 +72,8 @@ const grpcSchema = z.strictObject({
   /** gRPC port (VeniceReadService). 0 picks a free port. Restart-only. */
   port: port.default(7070),
   /**
-   * gRPC server implementation: native (Rialto's HTTP/2 server on Deno.listen, the
-   * default) or grpc-js (the reference and fallback). Restart-only.
+   * gRPC server implementation: native (Rialto's HTTP/2 server, the default; `io` says how
+   * it waits for sockets) or grpc-js (the reference and fallback). Restart-only.
    */
   transport: z.enum(["grpc-js", "native"]).default("native"),
   /**
