@@ -248,7 +248,7 @@ Deno.test({
       assert.ok(summary.rounds > 20, JSON.stringify(summary));
     } finally {
       for (const node of nodes.values()) await node.stop();
-      await zk.stop();
+      await zk.dispose();
       await Deno.remove(root, { recursive: true });
     }
   },
