@@ -111,6 +111,12 @@ Deno.test("rialto serve and the client commands as subprocesses", async (t) => {
         }
       });
 
+      await t.step("plaintext gRPC is served on the serving threads' own epoll", () => {
+        // What a Deno upgrade must keep (socket_poller.ts finds the runtime's epoll itself).
+        assert.match(server.stderr(), /gRPC on port \d+: plaintext, on this thread's own epoll/);
+        assert.doesNotMatch(server.stderr(), /through Deno\.listen/);
+      });
+
       await t.step("/health answers 200 once listening", async () => {
         const { status, body } = await health(server);
         assert.equal(status, 200);

@@ -137,6 +137,9 @@ export async function serveNative(options: NativeServerOptions): Promise<NativeT
       });
       if (socket !== null) {
         server = new NativeServer(options.router, limits, options.signal, { socket });
+        log.info("gRPC on port {port}: plaintext, on this thread's own epoll", {
+          port: server.port,
+        });
         return server;
       }
     }
@@ -145,7 +148,12 @@ export async function serveNative(options: NativeServerOptions): Promise<NativeT
       port: options.port,
       reusePort: options.reusePort,
     });
-    return new NativeServer(options.router, limits, options.signal, { deno: listener, tls: false });
+    const server = new NativeServer(options.router, limits, options.signal, {
+      deno: listener,
+      tls: false,
+    });
+    log.info("gRPC on port {port}: plaintext, through Deno.listen", { port: server.port });
+    return server;
   }
   if ("certFile" in tls) return await serveMutualTlsFromFiles(options, tls, limits);
   if (tls.requireClientCert && tls.ca === undefined) {
