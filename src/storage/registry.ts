@@ -38,8 +38,8 @@ export interface VersionLookup {
  * retired version only once `retire` has resolved (and the adopters' leases are gone).
  */
 export interface VersionPeers {
-  /** A version was opened and is served from now on. */
-  install(version: StoreVersion): void;
+  /** A version was opened; resolves once every peer serves it. */
+  install(version: StoreVersion): Promise<void>;
   /** A version is withdrawn; resolves once no peer will take a new lease on it. */
   retire(version: StoreVersion): Promise<void>;
   /** False once every peer isolate has ended (none can hold a lease any more). */
@@ -143,7 +143,8 @@ export class StoreRegistry implements VersionLookup {
   setPeers(peers: VersionPeers): void {
     if (this.#peers !== null) throw new Error("The registry's peers are already set");
     this.#peers = peers;
-    for (const version of this.#versions.values()) peers.install(version);
+    // Before serving: the peers take these messages ahead of any read.
+    for (const version of this.#versions.values()) void peers.install(version);
   }
 
   #retire(version: StoreVersion): Promise<void> {
@@ -204,9 +205,11 @@ export class StoreRegistry implements VersionLookup {
           current,
           this.#maxStalenessMs(found.store),
         );
+        // Every peer serves it before this isolate returns it, announces it or retires the
+        // version it replaces: a client told of it finds it on whichever worker it reaches.
+        await this.#peers?.install(version);
         this.#versions.set(found.resource, version);
         this.#notServed.delete(found.resource);
-        this.#peers?.install(version);
         result.opened.push(found.resource);
         if (current) void this.#retire(current);
       } catch (error) {

@@ -25,6 +25,8 @@ const MAX_STORE_VERSIONS = 4096;
 const START_TIMEOUT_MS = 30_000;
 /** Longest wait for a worker to acknowledge a retired version. */
 const RETIRE_TIMEOUT_MS = 10_000;
+/** Longest wait for a worker to acknowledge a version installed. */
+const INSTALL_TIMEOUT_MS = 10_000;
 /** Extra time past the drain grace period for a worker to say it has closed. */
 const CLOSE_SLACK_MS = 5_000;
 
@@ -195,11 +197,18 @@ export class WorkerPool implements VersionPeers {
     }
   }
 
-  install(version: StoreVersion): void {
+  /** Resolves once every running worker serves `version` (or gave no answer in time). */
+  async install(version: StoreVersion): Promise<void> {
     const handle = this.#quota.forStoreVersion(version.resource, version.store);
     const installed: InstalledVersion = { version: version.share(), quotaBucket: handle.bucket };
     this.#installed.set(version.id, { version, handle });
-    for (const worker of this.#workers) worker.post({ type: "install", installed });
+    await Promise.all(
+      this.#workers.filter((w) => w.alive).map((w) =>
+        w.call((seq) => ({ type: "install", seq, installed }), INSTALL_TIMEOUT_MS).catch(
+          (error) => log.warn("{error}", { error }),
+        )
+      ),
+    );
   }
 
   async retire(version: StoreVersion): Promise<void> {

@@ -55,8 +55,8 @@ export type ToWorker =
     readonly config: RialtoConfig;
     readonly quota: SharedQuota;
   }
-  /** Serve this version from now on. */
-  | { readonly type: "install"; readonly installed: InstalledVersion }
+  /** Serve this version from now on; replies once it does. */
+  | { readonly type: "install"; readonly seq: number; readonly installed: InstalledVersion }
   /** Bind the gRPC port (with SO_REUSEPORT) and serve; replies with the port. */
   | {
     readonly type: "listen";
