@@ -188,6 +188,7 @@ export class StoreRegistry implements VersionLookup {
       secondaryDir: settings.secondaryDir,
       blockCache: this.#blockCache,
     };
+    const opened: { resource: string; version: StoreVersion; current?: StoreVersion }[] = [];
     for (const found of onDisk) {
       const current = this.#versions.get(found.resource);
       // A partition folder missing at one scan may be a rename in progress: wait one scan.
@@ -205,13 +206,7 @@ export class StoreRegistry implements VersionLookup {
           current,
           this.#maxStalenessMs(found.store),
         );
-        // Every peer serves it before this isolate returns it, announces it or retires the
-        // version it replaces: a client told of it finds it on whichever worker it reaches.
-        await this.#peers?.install(version);
-        this.#versions.set(found.resource, version);
-        this.#notServed.delete(found.resource);
-        result.opened.push(found.resource);
-        if (current) void this.#retire(current);
+        opened.push({ resource: found.resource, version, current });
       } catch (error) {
         this.#noteNotServed(found.resource, error, previous);
         if (!(error instanceof VersionNotReadyError)) {
@@ -219,6 +214,17 @@ export class StoreRegistry implements VersionLookup {
           result.failed.push({ resource: found.resource, error: message });
         }
       }
+    }
+    // Every peer serves them before this isolate returns them, announces them or retires the
+    // versions they replace (all at once, as one scan found them): a client told of one finds
+    // it on whichever worker it reaches.
+    const peers = this.#peers;
+    if (peers !== null) await Promise.all(opened.map(({ version }) => peers.install(version)));
+    for (const { resource, version, current } of opened) {
+      this.#versions.set(resource, version);
+      this.#notServed.delete(resource);
+      result.opened.push(resource);
+      if (current) void this.#retire(current);
     }
     for (const resource of this.#notServed.keys()) {
       if (!present.has(resource)) this.#notServed.delete(resource);
