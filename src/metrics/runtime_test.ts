@@ -36,24 +36,36 @@ Deno.test("event-loop stalls are counted by cause: one of Rialto's tasks, or oth
 });
 
 Deno.test("a stall is counted by the work noted with its cause: a long FFI read, a message", async () => {
-  const runtime = new RuntimeMetrics({ resolutionMs: 5 });
-  runtime.start();
-  try {
-    await pause(20);
-    const started = performance.now();
-    busy(40); // As a storage read that took 40 ms would.
-    loopTasks.note("ffi:get", performance.now() - started);
-    await pause(20);
-    loopTasks.note("message:snapshot", 0.01); // Too short to explain anything.
-    busy(40);
-    await pause(20);
-    assert.ok((runtime.stalls.get("ffi:get") ?? 0) >= 1, JSON.stringify([...runtime.stalls]));
-    assert.equal(runtime.stalls.get("message:snapshot"), undefined);
-    assert.equal(runtime.stalls.get("stolen"), undefined, "nothing is steal on a busy loop");
-    assert.ok((runtime.stalls.get("other") ?? 0) >= 1, JSON.stringify([...runtime.stalls]));
-  } finally {
-    runtime.stop();
+  // The host's real steal can land in a run (these VMs have it): up to three tries for one
+  // run that counts exactly what was done, as the preempted-read check below.
+  const tries: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const runtime = new RuntimeMetrics({ resolutionMs: 5 });
+    runtime.start();
+    try {
+      await pause(20);
+      const started = performance.now();
+      busy(40); // As a storage read that took 40 ms would.
+      loopTasks.note("ffi:get", performance.now() - started);
+      await pause(20);
+      loopTasks.note("message:snapshot", 0.01); // Too short to explain anything.
+      busy(40);
+      await pause(20);
+      const stalls = runtime.stalls;
+      if (
+        (stalls.get("ffi:get") ?? 0) >= 1 && stalls.get("message:snapshot") === undefined &&
+        stalls.get("stolen") === undefined && (stalls.get("other") ?? 0) >= 1
+      ) return;
+      tries.push(JSON.stringify([...stalls]));
+    } finally {
+      runtime.stop();
+    }
   }
+  assert.fail(
+    `no try counted ffi:get and other, and no message or steal, for a busy loop: ${
+      tries.join("; ")
+    }`,
+  );
 });
 
 Deno.test({
