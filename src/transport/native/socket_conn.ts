@@ -265,12 +265,8 @@ export class SocketConn implements ByteConn, Pollable {
   /** Whether recv may find data: set by an event, cleared by a read that drained it. */
   #readable = true;
   #writable = true;
-  #readInto: Uint8Array | null = null;
-  #readDone: ((n: number | null) => void) | null = null;
-  #readFailed: ((error: Error) => void) | null = null;
-  #writeFrom: Uint8Array | null = null;
-  #writeDone: ((n: number) => void) | null = null;
-  #writeFailed: ((error: Error) => void) | null = null;
+  readonly #reading = new Waiting<number | null>();
+  readonly #writing = new Waiting<number>();
 
   constructor(poller: SocketPoller, fd: number, remoteAddr: Deno.NetAddr) {
     this.#poller = poller;
@@ -283,31 +279,27 @@ export class SocketConn implements ByteConn, Pollable {
   /** Bytes read into `buffer`, or null at the end of the stream or once closed. */
   read(buffer: Uint8Array): Promise<number | null> {
     if (this.#closed) return Promise.resolve(null);
-    if (this.#readDone !== null) return Promise.reject(new Deno.errors.Busy("read pending"));
+    if (this.#reading.bytes !== null) {
+      return Promise.reject(new Deno.errors.Busy("read pending"));
+    }
     if (this.#readable) {
       const n = this.#recv(buffer);
       if (n !== NOT_READY) return n instanceof Error ? Promise.reject(n) : Promise.resolve(n);
     }
-    return new Promise((resolve, reject) => {
-      this.#readInto = buffer;
-      this.#readDone = resolve;
-      this.#readFailed = reject;
-    });
+    return this.#reading.wait(buffer);
   }
 
   /** How many of `bytes` were written (at least one), once the socket took them. */
   write(bytes: Uint8Array): Promise<number> {
     if (this.#closed) return Promise.reject(new Deno.errors.BadResource("closed"));
-    if (this.#writeDone !== null) return Promise.reject(new Deno.errors.Busy("write pending"));
+    if (this.#writing.bytes !== null) {
+      return Promise.reject(new Deno.errors.Busy("write pending"));
+    }
     if (this.#writable) {
       const n = this.#send(bytes);
       if (n !== NOT_READY) return n instanceof Error ? Promise.reject(n) : Promise.resolve(n);
     }
-    return new Promise((resolve, reject) => {
-      this.#writeFrom = bytes;
-      this.#writeDone = resolve;
-      this.#writeFailed = reject;
-    });
+    return this.#writing.wait(bytes);
   }
 
   closeWrite(): Promise<void> {
@@ -321,40 +313,26 @@ export class SocketConn implements ByteConn, Pollable {
     this.#closed = true;
     this.#poller.remove(this.#fd);
     this.#calls.close(this.#fd);
-    const readDone = this.#readDone;
-    const writeFailed = this.#writeFailed;
-    this.#clearRead();
-    this.#clearWrite();
-    readDone?.(null);
-    writeFailed?.(new Deno.errors.BadResource("closed"));
+    this.#reading.settle(null);
+    this.#writing.settle(new Deno.errors.BadResource("closed"));
   }
 
   onEvents(events: number): void {
     if (this.#closed) return;
     if (events & READ_EVENTS) {
       this.#readable = true;
-      if (this.#readInto !== null) {
-        const n = this.#recv(this.#readInto);
-        if (n !== NOT_READY) {
-          const done = this.#readDone!;
-          const failed = this.#readFailed!;
-          this.#clearRead();
-          if (n instanceof Error) failed(n);
-          else done(n);
-        }
+      const buffer = this.#reading.bytes;
+      if (buffer !== null) {
+        const n = this.#recv(buffer);
+        if (n !== NOT_READY) this.#reading.settle(n);
       }
     }
     if (events & WRITE_EVENTS) {
       this.#writable = true;
-      if (this.#writeFrom !== null) {
-        const n = this.#send(this.#writeFrom);
-        if (n !== NOT_READY) {
-          const done = this.#writeDone!;
-          const failed = this.#writeFailed!;
-          this.#clearWrite();
-          if (n instanceof Error) failed(n);
-          else done(n);
-        }
+      const bytes = this.#writing.bytes;
+      if (bytes !== null) {
+        const n = this.#send(bytes);
+        if (n !== NOT_READY) this.#writing.settle(n);
       }
     }
   }
@@ -396,17 +374,32 @@ export class SocketConn implements ByteConn, Pollable {
       return socketError("send", code);
     }
   }
+}
 
-  #clearRead(): void {
-    this.#readInto = null;
-    this.#readDone = null;
-    this.#readFailed = null;
+/** A read or a write waiting for the socket: its bytes and how to end it. */
+class Waiting<T> {
+  /** The buffer to read into or the bytes to write; null when nothing waits. */
+  bytes: Uint8Array | null = null;
+  #resolve: ((value: T) => void) | null = null;
+  #reject: ((error: Error) => void) | null = null;
+
+  wait(bytes: Uint8Array): Promise<T> {
+    this.bytes = bytes;
+    return new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
   }
 
-  #clearWrite(): void {
-    this.#writeFrom = null;
-    this.#writeDone = null;
-    this.#writeFailed = null;
+  /** Ends the wait, if any, with `outcome`: an Error rejects. */
+  settle(outcome: T | Error): void {
+    const resolve = this.#resolve;
+    const reject = this.#reject;
+    this.bytes = null;
+    this.#resolve = null;
+    this.#reject = null;
+    if (outcome instanceof Error) reject?.(outcome);
+    else resolve?.(outcome);
   }
 }
 
