@@ -110,6 +110,30 @@ for (const io of ["poller", "deno"] as const) {
   }
 }
 
+/** An interval timer that keeps how much later than due it fired at worst. */
+class LatenessProbe {
+  lateness = 0;
+  #last = performance.now();
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(periodMs: number) {
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      this.lateness = Math.max(this.lateness, now - this.#last - periodMs);
+      this.#last = now;
+    }, periodMs);
+  }
+
+  reset(): void {
+    this.lateness = 0;
+    this.#last = performance.now();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
 const h2loadMissing = toolMissing(["h2load", "--version"], "h2load (nghttp2-client)");
 
 Deno.test({
@@ -124,13 +148,7 @@ Deno.test({
       () => new Response("other"),
     );
     const dir = await Deno.makeTempDir({ prefix: "rialto-poller-" });
-    let lateness = 0;
-    let last = performance.now();
-    const tick = setInterval(() => {
-      const now = performance.now();
-      lateness = Math.max(lateness, now - last - 5);
-      last = now;
-    }, 5);
+    const tick = new LatenessProbe(5);
     try {
       // Waiting: the poller blocks in epoll_wait, yet a timer fires about when due.
       const started = performance.now();
@@ -160,12 +178,67 @@ Deno.test({
       assert.equal(counts.succeeded, 20_000, output);
       assert.ok(fetched >= 3, `only ${fetched} fetches answered during the load`);
       // A starved loop would not tick at all; the bound leaves room for a loaded CI machine.
-      assert.ok(lateness < 500, `a 5 ms interval came ${lateness.toFixed(0)} ms late`);
+      assert.ok(tick.lateness < 500, `a 5 ms interval came ${tick.lateness.toFixed(0)} ms late`);
     } finally {
-      clearInterval(tick);
+      tick.stop();
       await other.shutdown();
       await server.close(1000);
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a client that keeps its socket full holds neither the isolate's timers " +
+    "nor another connection's calls",
+  async fn() {
+    const server = await serveNative({ hostname: "127.0.0.1", port: 0, router, io: "poller" });
+    const c = client(`127.0.0.1:${server.port}`);
+    const tick = new LatenessProbe(5);
+    try {
+      assert.deepEqual(await call(c, "echo", text("warm")), text("warm"));
+      // Another process writes calls back to back for 3 s: this connection's socket always
+      // has more to read, as far ahead as the server can take.
+      const flood = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          new URL("./support/h2_flood.ts", import.meta.url).pathname,
+          String(server.port),
+          "/test.Echo/echo",
+          "3",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      let flooding = true;
+      flood.finally(() => flooding = false);
+      // Wait until the flood's calls are being answered, then measure.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      tick.reset();
+      let slowest = 0;
+      let calls = 0;
+      while (flooding) {
+        const started = performance.now();
+        assert.deepEqual(await call(c, "echo", text(`during ${calls}`)), text(`during ${calls}`));
+        slowest = Math.max(slowest, performance.now() - started);
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const { code, stdout, stderr } = await flood;
+      const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      assert.equal(code, 0, output);
+      const { sent, answered } = JSON.parse(new TextDecoder().decode(stdout));
+      assert.ok(sent > 10_000 && answered === sent, output);
+      assert.ok(calls >= 10, `only ${calls} calls answered on the other connection`);
+      // A connection drained to its end before anything else runs would hold both for
+      // the flood's seconds; the bounds leave room for a loaded CI machine.
+      assert.ok(tick.lateness < 250, `a 5 ms interval came ${tick.lateness.toFixed(0)} ms late`);
+      assert.ok(slowest < 250, `a call on another connection took ${slowest.toFixed(0)} ms`);
+    } finally {
+      tick.stop();
+      c.close();
+      await server.close(1000);
     }
   },
 });

@@ -39,7 +39,7 @@ import {
 } from "../../../ffi/mod.ts";
 import { logger } from "../../log.ts";
 import type { ByteConn } from "./connection.ts";
-import { type Pollable, SocketPoller } from "./socket_poller.ts";
+import { type Pollable, SocketPoller, type TurnWaiter } from "./socket_poller.ts";
 
 const log = logger("transport");
 
@@ -48,6 +48,11 @@ const READ_EVENTS = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const WRITE_EVENTS = EPOLLOUT | EPOLLHUP | EPOLLERR;
 /** recv/send found the socket not ready. */
 const NOT_READY = -1;
+/**
+ * The most one `recv` takes: a few dozen single gets' work (about 1 ms of the serving
+ * thread's), so that a runtime turn due comes within about that of its time.
+ */
+export const READ_SLICE_BYTES = 4 * 1024;
 /** How long accepting pauses when the process is out of descriptors or memory (ms). */
 const ACCEPT_PAUSE_MS = 100;
 
@@ -255,8 +260,11 @@ export class SocketListener implements Pollable {
   }
 }
 
-/** One accepted socket as the `ByteConn` an H2Connection runs over. */
-export class SocketConn implements ByteConn, Pollable {
+/**
+ * One accepted socket as the `ByteConn` an H2Connection runs over. Busy, it reads again
+ * only between the runtime's turns once one is due (socket_poller.ts), a slice at a time.
+ */
+export class SocketConn implements ByteConn, Pollable, TurnWaiter {
   readonly remoteAddr: Deno.NetAddr;
   readonly #calls: SocketCalls;
   readonly #poller: SocketPoller;
@@ -265,6 +273,10 @@ export class SocketConn implements ByteConn, Pollable {
   /** Whether recv may find data: set by an event, cleared by a read that drained it. */
   #readable = true;
   #writable = true;
+  /** The runtime turn (SocketPoller.turns) of this socket's last read that found data. */
+  #readTurn = -1;
+  /** Queued for the poller's next turn (`afterTurn`). */
+  #waitingForTurn = false;
   readonly #reading = new Waiting<number | null>();
   readonly #writing = new Waiting<number>();
 
@@ -282,11 +294,38 @@ export class SocketConn implements ByteConn, Pollable {
     if (this.#reading.bytes !== null) {
       return Promise.reject(new Deno.errors.Busy("read pending"));
     }
-    if (this.#readable) {
+    if (this.#readable && !this.#mustWaitForTurn()) {
       const n = this.#recv(buffer);
       if (n !== NOT_READY) return n instanceof Error ? Promise.reject(n) : Promise.resolve(n);
     }
     return this.#reading.wait(buffer);
+  }
+
+  afterTurn(): void {
+    this.#waitingForTurn = false;
+    this.#readWaiting();
+  }
+
+  /**
+   * Whether a read must wait for the runtime's next turn: this socket read since the last
+   * one, and the next is due. If so, it is queued for it.
+   */
+  #mustWaitForTurn(): boolean {
+    const poller = this.#poller;
+    if (this.#readTurn !== poller.turns || !poller.turnDue()) return false;
+    if (!this.#waitingForTurn) {
+      this.#waitingForTurn = true;
+      poller.readAfterTurn(this);
+    }
+    return true;
+  }
+
+  /** The waiting read, if any, reads now if the socket may have data and its turn allows. */
+  #readWaiting(): void {
+    const buffer = this.#reading.bytes;
+    if (this.#closed || buffer === null || !this.#readable || this.#mustWaitForTurn()) return;
+    const n = this.#recv(buffer);
+    if (n !== NOT_READY) this.#reading.settle(n);
   }
 
   /** How many of `bytes` were written (at least one), once the socket took them. */
@@ -321,11 +360,7 @@ export class SocketConn implements ByteConn, Pollable {
     if (this.#closed) return;
     if (events & READ_EVENTS) {
       this.#readable = true;
-      const buffer = this.#reading.bytes;
-      if (buffer !== null) {
-        const n = this.#recv(buffer);
-        if (n !== NOT_READY) this.#reading.settle(n);
-      }
+      this.#readWaiting();
     }
     if (events & WRITE_EVENTS) {
       this.#writable = true;
@@ -339,10 +374,13 @@ export class SocketConn implements ByteConn, Pollable {
 
   /** Bytes received, null at the end of the stream, NOT_READY, or the error. */
   #recv(buffer: Uint8Array): number | null | Error {
+    const length = Math.min(buffer.length, READ_SLICE_BYTES);
     for (;;) {
-      const n = recvInto(this.#calls, this.#fd, buffer, MSG_DONTWAIT);
+      const n = recvInto(this.#calls, this.#fd, buffer, length, MSG_DONTWAIT);
       if (n > 0) {
-        if (n < buffer.length) this.#readable = false;
+        if (n < length) this.#readable = false;
+        this.#readTurn = this.#poller.turns;
+        this.#poller.noteRead();
         return n;
       }
       if (n === 0) return buffer.length === 0 ? 0 : null;

@@ -15,6 +15,13 @@
  *   is shorter than the stall probe's threshold (metrics/runtime.ts), so that the probe
  *   still sees what holds the thread, not the poller's schedule.
  *
+ * A connection's loop reads again as soon as it has handled what it read, in promise
+ * callbacks, which run before any turn: a client that keeps its socket full would hold the
+ * thread for as long as it kept writing (a 5 ms timer came 1.4 s late in a 2 s flood).
+ * So once a turn is due, a socket that has read since the last one waits for it
+ * (`readAfterTurn`): each busy socket reads at least once between turns, and a turn comes
+ * within a read's work of being due.
+ *
  * The turn is a `setImmediate` (3-6 µs here): `setTimeout(0)` is clamped to 4 ms once
  * nested, and a turn through an op (a MessageChannel, a nonblocking FFI call) starved
  * Deno's timers when it came back at once.
@@ -55,6 +62,12 @@ export interface Pollable {
   onEvents(events: number): void;
 }
 
+/** A socket whose next read waits for the runtime's turn (`SocketPoller.readAfterTurn`). */
+export interface TurnWaiter {
+  /** The turn has come: read now. */
+  afterTurn(): void;
+}
+
 export class SocketPoller {
   static #current: SocketPoller | null | undefined;
 
@@ -87,6 +100,11 @@ export class SocketPoller {
   readonly #controlView = new DataView(this.#control.buffer);
   #running = false;
   #lastTurn = 0;
+  #turns = 0;
+  /** Reads that found data since the last turn: the turn their work started comes first. */
+  #readsSinceTurn = 0;
+  /** Sockets waiting for the next turn to read. */
+  #afterTurn: TurnWaiter[] = [];
 
   private constructor(calls: SocketCalls, runtimeEpoll: number) {
     this.calls = calls;
@@ -111,6 +129,26 @@ export class SocketPoller {
     this.#ctl(EPOLL_CTL_MOD, fd, events);
   }
 
+  /** Runtime turns so far: a socket that read in this one may have to wait for the next. */
+  get turns(): number {
+    return this.#turns;
+  }
+
+  /** A read found data: the runtime gets a turn before the poller blocks. */
+  noteRead(): void {
+    this.#readsSinceTurn++;
+  }
+
+  /** Whether the runtime's turn is due: reads have kept it waiting BUSY_TURN_MS. */
+  turnDue(): boolean {
+    return performance.now() - this.#lastTurn >= BUSY_TURN_MS;
+  }
+
+  /** `waiter` reads once the runtime has had its next turn. */
+  readAfterTurn(waiter: TurnWaiter): void {
+    this.#afterTurn.push(waiter);
+  }
+
   /** Stops watching `fd`; call before closing it. */
   remove(fd: number): void {
     if (!this.#owners.delete(fd)) return;
@@ -133,8 +171,9 @@ export class SocketPoller {
     while (this.#owners.size > 0) {
       let n = calls.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, 0);
       if (n === 0) {
-        // Nothing ready: the runtime's turn first (what the last reads started), then block.
-        if (!turned) {
+        // Nothing ready: the runtime's turn first (what the last events and reads started,
+        // the sockets waiting for it), then block.
+        if (!turned || this.#readsSinceTurn > 0 || this.#afterTurn.length > 0) {
           turned = true;
           await this.#runtimeTurn();
           continue;
@@ -192,10 +231,22 @@ export class SocketPoller {
     }
   }
 
+  /** The runtime's turn; then the sockets that waited for it read. */
   #runtimeTurn(): Promise<void> {
     return new Promise<void>((resolve) =>
       setImmediate(() => {
         this.#lastTurn = performance.now();
+        this.#turns++;
+        this.#readsSinceTurn = 0;
+        const waiters = this.#afterTurn;
+        this.#afterTurn = [];
+        for (const waiter of waiters) {
+          try {
+            waiter.afterTurn();
+          } catch (error) {
+            log.error("Socket read after the runtime's turn failed: {error}", { error });
+          }
+        }
         resolve();
       })
     );
