@@ -152,11 +152,12 @@ export class RuntimeMetrics {
   /**
    * One probe tick: the stall check (with the GC report at a stall, its cause may be a
    * collection), then the GC report when one is due. Both are periodic work on the loop
-   * they watch: each is timed as a task of its own.
+   * they watch: each is timed as a task of its own, never the cause of the next tick's
+   * lateness (`LoopTasks.runProbe`).
    */
   #tick(): void {
     let reportDue = false;
-    loopTasks.run("stall-probe", () => {
+    loopTasks.runProbe("stall-probe", () => {
       const now = performance.now();
       const late = now - this.#last - this.#resolutionMs;
       this.#last = now;
@@ -172,7 +173,7 @@ export class RuntimeMetrics {
       }
       this.#remember();
     });
-    if (reportDue) loopTasks.run("gc-stats", () => this.collectGc());
+    if (reportDue) loopTasks.runProbe("gc-stats", () => this.collectGc());
   }
 
   /**
