@@ -233,8 +233,8 @@ Deno.test({
       assert.ok(calls >= 10, `only ${calls} calls answered on the other connection`);
       // A connection drained to its end before anything else runs would hold both for
       // the flood's seconds; the bounds leave room for a loaded CI machine.
-      assert.ok(tick.lateness < 250, `a 5 ms interval came ${tick.lateness.toFixed(0)} ms late`);
-      assert.ok(slowest < 250, `a call on another connection took ${slowest.toFixed(0)} ms`);
+      assert.ok(tick.lateness < 500, `a 5 ms interval came ${tick.lateness.toFixed(0)} ms late`);
+      assert.ok(slowest < 500, `a call on another connection took ${slowest.toFixed(0)} ms`);
     } finally {
       tick.stop();
       c.close();
