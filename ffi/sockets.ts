@@ -69,15 +69,14 @@ export const ENOMEM = 12;
 export const EPOLL_EVENT_BYTES = Deno.build.arch === "x86_64" ? 12 : 16;
 export const EPOLL_EVENT_DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
 
-/** `recv(fd, buffer, length, flags)`: at most `length` (at most `buffer.length`) bytes. */
+/** `recv(fd, buffer, buffer.length, flags)`. */
 export function recvInto(
   calls: SocketCalls,
   fd: number,
   buffer: Uint8Array,
-  length: number,
   flags: number,
 ): number {
-  return calls.recv(fd, buffer, sizeT(Math.min(length, buffer.length)), flags);
+  return calls.recv(fd, buffer, sizeT(buffer.length), flags);
 }
 
 /** `send(fd, bytes, bytes.length, flags)`. */

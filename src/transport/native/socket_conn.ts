@@ -48,11 +48,6 @@ const READ_EVENTS = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const WRITE_EVENTS = EPOLLOUT | EPOLLHUP | EPOLLERR;
 /** recv/send found the socket not ready. */
 const NOT_READY = -1;
-/**
- * The most one `recv` takes: a few dozen single gets' work (about 1 ms of the serving
- * thread's), so that a runtime turn due comes within about that of its time.
- */
-export const READ_SLICE_BYTES = 4 * 1024;
 /** How long accepting pauses when the process is out of descriptors or memory (ms). */
 const ACCEPT_PAUSE_MS = 100;
 
@@ -262,7 +257,7 @@ export class SocketListener implements Pollable {
 
 /**
  * One accepted socket as the `ByteConn` an H2Connection runs over. Busy, it reads again
- * only between the runtime's turns once one is due (socket_poller.ts), a slice at a time.
+ * only after the runtime's turn once one is due (socket_poller.ts).
  */
 export class SocketConn implements ByteConn, Pollable, TurnWaiter {
   readonly remoteAddr: Deno.NetAddr;
@@ -374,11 +369,10 @@ export class SocketConn implements ByteConn, Pollable, TurnWaiter {
 
   /** Bytes received, null at the end of the stream, NOT_READY, or the error. */
   #recv(buffer: Uint8Array): number | null | Error {
-    const length = Math.min(buffer.length, READ_SLICE_BYTES);
     for (;;) {
-      const n = recvInto(this.#calls, this.#fd, buffer, length, MSG_DONTWAIT);
+      const n = recvInto(this.#calls, this.#fd, buffer, MSG_DONTWAIT);
       if (n > 0) {
-        if (n < length) this.#readable = false;
+        if (n < buffer.length) this.#readable = false;
         this.#readTurn = this.#poller.turns;
         this.#poller.noteRead();
         return n;

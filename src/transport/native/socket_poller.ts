@@ -20,7 +20,10 @@
  * thread for as long as it kept writing (a 5 ms timer came 1.4 s late in a 2 s flood).
  * So once a turn is due, a socket that has read since the last one waits for it
  * (`readAfterTurn`): each busy socket reads at least once between turns, and a turn comes
- * within a read's work of being due.
+ * within one read's work of being due (a read takes what the connection's buffer holds, up
+ * to 64 KiB: in that flood, the timer came 14 ms late). Reads were not made smaller: 4 KiB
+ * at a time, a server saturated at 46k gets/s fell behind and stayed there (p50 0.5-0.75 s
+ * in two runs of two, against 68-180 µs with whole reads).
  *
  * The turn is a `setImmediate` (3-6 µs here): `setTimeout(0)` is clamped to 4 ms once
  * nested, and a turn through an op (a MessageChannel, a nonblocking FFI call) starved
