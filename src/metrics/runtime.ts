@@ -153,9 +153,9 @@ export class RuntimeMetrics {
 
   /**
    * One probe tick: the stall check (with the GC report at a stall when V8 collected since
-   * the last tick: its cause may be that collection), then the GC report when one is due. Both are periodic work on the loop
-   * they watch: each is timed as a task of its own, never the cause of the next tick's
-   * lateness (`LoopTasks.runProbe`).
+   * the last tick: its cause may be that collection), then the GC report when one is due.
+   * Both are periodic work on the loop they watch: each is timed as a task of its own,
+   * never the cause of the next tick's lateness (`LoopTasks.runProbe`).
    */
   #tick(): void {
     let reportDue = false;
