@@ -117,13 +117,18 @@ export class SocketPoller {
     this.#ctl(EPOLL_CTL_ADD, runtimeEpoll, EPOLLIN);
   }
 
-  /** Starts delivering `events` on `fd` to `owner`; the loop runs while any fd is added. */
+  /**
+   * Starts delivering `events` on `fd` to `owner`, never before this call has returned; the
+   * loop runs while any fd is added.
+   */
   add(fd: number, events: number, owner: Pollable): void {
     this.#ctl(EPOLL_CTL_ADD, fd, events);
     this.#owners.set(fd, owner);
     if (!this.#running) {
+      // Not at once: events already waiting (a connection queued as a listener was bound)
+      // would reach `owner` before its caller had finished setting it up.
       this.#running = true;
-      this.#run();
+      queueMicrotask(() => void this.#run());
     }
   }
 
