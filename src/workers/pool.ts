@@ -205,7 +205,11 @@ export class WorkerPool implements VersionPeers {
     await Promise.all(
       this.#workers.filter((w) => w.alive).map((w) =>
         w.call((seq) => ({ type: "install", seq, installed }), INSTALL_TIMEOUT_MS).catch(
-          (error) => log.warn("{error}", { error }),
+          (error) =>
+            log.warn("A worker did not acknowledge {resource}: {error}", {
+              resource: version.resource,
+              error,
+            }),
         )
       ),
     );
@@ -220,7 +224,11 @@ export class WorkerPool implements VersionPeers {
     await Promise.all(
       this.#workers.filter((w) => w.alive).map((w) =>
         w.call((seq) => ({ type: "retire", seq, id: version.id }), RETIRE_TIMEOUT_MS).catch(
-          (error) => log.warn("{error}", { error }),
+          (error) =>
+            log.warn("A worker did not acknowledge {resource}: {error}", {
+              resource: version.resource,
+              error,
+            }),
         )
       ),
     );

@@ -1,7 +1,8 @@
 /**
  * A native gRPC-over-HTTP/2 server transport: plaintext on the serving thread's own epoll
- * (socket_conn.ts, socket_poller.ts) or on `Deno.listen`, server-only TLS on `Deno.listenTls`, mutual TLS on `node:tls` (node_tls_listener.ts: Deno.listenTls
- * cannot ask for client certificates).
+ * (socket_conn.ts, socket_poller.ts) or on `Deno.listen`, server-only TLS on
+ * `Deno.listenTls`, mutual TLS on `node:tls` (node_tls_listener.ts: Deno.listenTls cannot
+ * ask for client certificates).
  *
  * Each accepted connection runs an `H2Connection`; the server owns the listener, the
  * set of connections and one timer that sweeps them for timeouts.
