@@ -15,11 +15,13 @@ export { BlockCache } from "./block_cache.ts";
 export { type FileStamp, fileStamp } from "./file_stamp.ts";
 export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";
+export { SchedStat } from "./sched_stat.ts";
 export { ThreadUsage } from "./thread_usage.ts";
 export {
-  type IdledThreads,
-  idleThreads,
   SCHED_IDLE,
+  SCHED_OTHER,
+  setThreadPolicy,
+  threadsNamed,
   V8_HELPER_THREAD_NAME,
 } from "./thread_priority.ts";
 export {

@@ -1,48 +1,62 @@
 import assert from "node:assert/strict";
-import { idleThreads, SCHED_IDLE, V8_HELPER_THREAD_NAME } from "./thread_priority.ts";
+import { SCHED_IDLE, SCHED_OTHER, threadsNamed, V8_HELPER_THREAD_NAME } from "./thread_priority.ts";
 import type { ThreadPolicy } from "../tests/support/thread_policy.ts";
 
 const MODULE = new URL("./thread_priority.ts", import.meta.url).href;
 const POLICIES = new URL("../tests/support/thread_policy.ts", import.meta.url).href;
 
-Deno.test("idleThreads moves the named threads only to SCHED_IDLE", async () => {
-  // In a process of its own, so that the test runner's threads keep their policy.
-  const script = `
-    import { idleThreads, V8_HELPER_THREAD_NAME } from "${MODULE}";
-    import { threadPolicies } from "${POLICIES}";
-    const before = threadPolicies("self");
-    const result = idleThreads(V8_HELPER_THREAD_NAME);
-    console.log(JSON.stringify({ before, result, after: threadPolicies("self") }));
-  `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const { before, result, after }: {
-    before: ThreadPolicy[];
-    result: { threads: number[]; failures: string[] };
-    after: ThreadPolicy[];
-  } = JSON.parse(new TextDecoder().decode(out.stdout));
-  const helpers = after.filter((t) => t.name === V8_HELPER_THREAD_NAME);
-  assert.ok(helpers.length > 0, `no ${V8_HELPER_THREAD_NAME} thread: ${JSON.stringify(after)}`);
-  const beforeByTid = new Map(before.map((t) => [t.tid, t]));
-  assert.ok(
-    before.every((t) => t.policy !== SCHED_IDLE),
-    `already under SCHED_IDLE, nothing to tell: ${JSON.stringify(before)}`,
-  );
-  assert.deepEqual(result.failures, []);
-  const byNumber = (a: number, b: number) => a - b;
-  assert.deepEqual(result.threads.toSorted(byNumber), helpers.map((t) => t.tid).toSorted(byNumber));
-  for (const t of after) {
-    const was = beforeByTid.get(t.tid) ?? t;
-    const expected = t.name === V8_HELPER_THREAD_NAME ? SCHED_IDLE : was.policy;
-    assert.equal(t.policy, expected, JSON.stringify(t));
-    assert.equal(t.nice, was.nice, JSON.stringify(t));
-  }
+Deno.test({
+  name: "setThreadPolicy moves one named thread to SCHED_IDLE and back (as root)",
+  // Leaving SCHED_IDLE needs CAP_SYS_NICE (or RLIMIT_NICE of 20).
+  ignore: Deno.build.os !== "linux" || Deno.uid() !== 0,
+  fn: async () => {
+    // In a process of its own, so that the test runner's threads keep their policy.
+    const script = `
+      import { setThreadPolicy, threadsNamed, V8_HELPER_THREAD_NAME } from "${MODULE}";
+      import { threadPolicies } from "${POLICIES}";
+      const before = threadPolicies("self");
+      const helpers = threadsNamed(V8_HELPER_THREAD_NAME);
+      const idled = helpers.map((tid) => setThreadPolicy(tid, ${SCHED_IDLE}));
+      const idle = threadPolicies("self");
+      const restored = helpers.map((tid) => setThreadPolicy(tid, ${SCHED_OTHER}));
+      const after = threadPolicies("self");
+      console.log(JSON.stringify({ before, helpers, idled, idle, restored, after }));
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--quiet", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const { before, helpers, idled, idle, restored, after }: {
+      before: ThreadPolicy[];
+      helpers: number[];
+      idled: boolean[];
+      idle: ThreadPolicy[];
+      restored: boolean[];
+      after: ThreadPolicy[];
+    } = JSON.parse(new TextDecoder().decode(out.stdout));
+    const named = before.filter((t) => t.name === V8_HELPER_THREAD_NAME).map((t) => t.tid);
+    assert.ok(named.length > 0, `no ${V8_HELPER_THREAD_NAME} thread: ${JSON.stringify(before)}`);
+    const byNumber = (a: number, b: number) => a - b;
+    assert.deepEqual(helpers.toSorted(byNumber), named.toSorted(byNumber));
+    assert.ok(before.every((t) => t.policy === SCHED_OTHER), JSON.stringify(before));
+    assert.deepEqual(idled, helpers.map(() => true));
+    assert.deepEqual(restored, helpers.map(() => true));
+    const beforeByTid = new Map(before.map((t) => [t.tid, t]));
+    for (const t of idle) {
+      const was = beforeByTid.get(t.tid) ?? t;
+      assert.equal(t.policy, helpers.includes(t.tid) ? SCHED_IDLE : was.policy, JSON.stringify(t));
+      assert.equal(t.nice, was.nice, JSON.stringify(t));
+    }
+    for (const t of after) {
+      const was = beforeByTid.get(t.tid) ?? t;
+      assert.equal(t.policy, was.policy, JSON.stringify(t));
+      assert.equal(t.nice, was.nice, JSON.stringify(t));
+    }
+  },
 });
 
-Deno.test("idleThreads finds no stranger", () => {
-  assert.deepEqual(idleThreads("no such thread"), { threads: [], failures: [] });
+Deno.test("threadsNamed finds no stranger", () => {
+  assert.deepEqual(threadsNamed("no such thread"), []);
 });

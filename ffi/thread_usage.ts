@@ -26,9 +26,10 @@
  * within 2 µs (it is not a scheduler tick behind).
  *
  * The file is opened once, from the thread it describes (/proc/thread-self is resolved at
- * open), and read again from its start at each tick: one seek and one read.
+ * open), and read again from its start at each tick (sched_stat.ts).
  */
 import { type Glibc, glibc } from "./glibc.ts";
+import { SchedStat } from "./sched_stat.ts";
 
 const RUSAGE_SELF = 0;
 const RUSAGE_THREAD = 1;
@@ -39,14 +40,11 @@ const MAJFLT = 9;
 const NVCSW = 16;
 const NIVCSW = 17;
 const SCHEDSTAT = "/proc/thread-self/schedstat";
-const SPACE = 0x20;
-const ZERO = 0x30;
 
 export class ThreadUsage {
   readonly #libc: Glibc;
   readonly #fields = new BigInt64Array(RUSAGE_LONGS);
-  #schedstat: Deno.FsFile | null;
-  readonly #schedstatBytes = new Uint8Array(96);
+  #schedstat: SchedStat | null;
   /** When the last `read()` was made (`performance.now()`), ms. */
   readAt = 0;
   /** User and system CPU time of this thread at the last `read()`, ms. */
@@ -65,7 +63,7 @@ export class ThreadUsage {
    */
   runQueueMs: number | null = null;
 
-  private constructor(libc: Glibc, schedstat: Deno.FsFile | null) {
+  private constructor(libc: Glibc, schedstat: SchedStat | null) {
     this.#libc = libc;
     this.#schedstat = schedstat;
   }
@@ -74,13 +72,8 @@ export class ThreadUsage {
   static open(): ThreadUsage | null {
     const libc = glibc();
     if (libc === null) return null;
-    let schedstat: Deno.FsFile | null = null;
-    try {
-      schedstat = Deno.openSync(SCHEDSTAT);
-    } catch {
-      // No scheduler statistics here: the CPU times alone.
-    }
-    const usage = new ThreadUsage(libc, schedstat);
+    // Without scheduler statistics (null), the CPU times alone.
+    const usage = new ThreadUsage(libc, SchedStat.open(SCHEDSTAT));
     if (usage.read()) return usage;
     usage.close();
     return null;
@@ -108,33 +101,13 @@ export class ThreadUsage {
     this.runQueueMs = null;
   }
 
-  /** The second field of schedstat ("<on-cpu ns> <run_delay ns> <timeslices>"), in ms. */
+  /** The thread's run_delay, ms; null (and closed) once schedstat can not be read. */
   #readRunQueueMs(): number | null {
-    const file = this.#schedstat;
-    if (file === null) return null;
-    const bytes = this.#schedstatBytes;
-    let n: number | null;
-    try {
-      file.seekSync(0, Deno.SeekMode.Start);
-      n = file.readSync(bytes);
-    } catch {
-      n = null;
-    }
-    if (n === null) {
-      this.close();
-      return null;
-    }
-    let i = 0;
-    while (i < n && bytes[i] !== SPACE) i++;
-    i++;
-    let ns = 0;
-    let digits = 0;
-    for (; i < n; i++, digits++) {
-      const d = bytes[i] - ZERO;
-      if (d < 0 || d > 9) break;
-      ns = ns * 10 + d;
-    }
-    return digits === 0 ? null : ns / 1e6;
+    const stat = this.#schedstat;
+    if (stat === null) return null;
+    if (stat.read()) return stat.waitMs;
+    this.close();
+    return null;
   }
 }
 

@@ -98,15 +98,21 @@ Deno.test("rialto serve and the client commands as subprocesses", async (t) => {
       assert.notEqual(server.grpcPort, 7070);
       assert.notEqual(server.adminPort, 7071);
 
-      await t.step("V8's helper threads serve under SCHED_IDLE, the others as started", () => {
+      await t.step("V8's helper threads are governed, the others run as started", () => {
+        assert.match(
+          server.stderr(),
+          new RegExp(`Threads named "${V8_HELPER_THREAD_NAME}" \\(\\d+\\): normal priority while`),
+        );
         const threads = threadPolicies(server.child.pid);
         const main = threads.find((thread) => thread.tid === server.child.pid)!;
         assert.notEqual(main.policy, SCHED_IDLE, "started under SCHED_IDLE: nothing to tell");
         const helpers = threads.filter((thread) => thread.name === V8_HELPER_THREAD_NAME);
         assert.ok(helpers.length > 0, JSON.stringify(threads));
         for (const thread of threads) {
-          const expected = thread.name === V8_HELPER_THREAD_NAME ? SCHED_IDLE : main.policy;
-          assert.equal(thread.policy, expected, JSON.stringify(thread));
+          // A helper is under either policy, as its last period had it (helper_threads.ts).
+          if (thread.name === V8_HELPER_THREAD_NAME) {
+            assert.ok([SCHED_IDLE, main.policy].includes(thread.policy), JSON.stringify(thread));
+          } else assert.equal(thread.policy, main.policy, JSON.stringify(thread));
           assert.equal(thread.nice, main.nice, JSON.stringify(thread));
         }
       });

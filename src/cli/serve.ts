@@ -8,7 +8,7 @@ import { ConfigWatcher } from "../config/watcher.ts";
 import { publishServer } from "../config/published_server.ts";
 import { logger, setupLogging } from "../log.ts";
 import { type RialtoServer, startServer } from "../server.ts";
-import { idleThreads, V8_HELPER_THREAD_NAME } from "../../ffi/mod.ts";
+import { HelperThreads } from "../helper_threads.ts";
 
 const log = logger("serve");
 
@@ -96,6 +96,7 @@ export async function main(args: string[]): Promise<number> {
   let watcher: ConfigWatcher | undefined;
   let server: RialtoServer;
   let withdraw: (() => Promise<void>) | undefined;
+  let helpers: HelperThreads | null = null;
   try {
     if (values.config) {
       watcher = await ConfigWatcher.open({ path: values.config, overrides });
@@ -104,13 +105,8 @@ export async function main(args: string[]): Promise<number> {
     await setupLogging(config.logging.level);
     server = await startServer(config, { watcher });
     // V8's helper threads compile the read path as it gets hot and share the serving core:
-    // at the serving thread's priority they held it for milliseconds at a time in a new
-    // server's first seconds under load, and at nice 19 still for a time slice (README, the
-    // tail section). Under SCHED_IDLE they mostly run in its gaps.
-    const helpers = idleThreads(V8_HELPER_THREAD_NAME);
-    for (const failure of helpers.failures) {
-      log.warn("V8's helper threads keep their priority: {failure}", { failure });
-    }
+    // normal priority while they have work, SCHED_IDLE after (helper_threads.ts).
+    helpers = HelperThreads.start();
     if (values.config) {
       withdraw = await publishServer(values.config, {
         pid: Deno.pid,
@@ -136,6 +132,7 @@ export async function main(args: string[]): Promise<number> {
       }),
     );
   } catch (error) {
+    helpers?.stop();
     await watcher?.close();
     console.error(error instanceof Error ? error.message : String(error));
     return 1;
@@ -153,6 +150,7 @@ export async function main(args: string[]): Promise<number> {
   await stopped.promise;
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
+  helpers?.stop();
   await withdraw?.();
   await server.close();
   await watcher?.close();
