@@ -16,7 +16,7 @@ export { type FileStamp, fileStamp } from "./file_stamp.ts";
 export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";
 export { SchedStat } from "./sched_stat.ts";
-export { ThreadUsage } from "./thread_usage.ts";
+export { processCpuMs, ThreadUsage } from "./thread_usage.ts";
 export {
   SCHED_IDLE,
   SCHED_OTHER,

@@ -111,6 +111,15 @@ export class ThreadUsage {
   }
 }
 
+const processFields = new BigInt64Array(RUSAGE_LONGS);
+
+/** User and system CPU time of the whole process so far, ms; null where there is no glibc. */
+export function processCpuMs(): number | null {
+  const libc = glibc();
+  if (libc === null || libc.getrusage(RUSAGE_SELF, processFields) !== 0) return null;
+  return cpuMsOf(processFields);
+}
+
 function cpuMsOf(f: BigInt64Array): number {
   return Number(f[0] + f[2]) * 1000 + Number(f[1] + f[3]) / 1000;
 }

@@ -26,12 +26,12 @@
  * logged and the helpers, once idle, stay idle.
  */
 import {
+  processCpuMs,
   SCHED_IDLE,
   SCHED_OTHER,
   SchedStat,
   setThreadPolicy,
   threadsNamed,
-  ThreadUsage,
   V8_HELPER_THREAD_NAME,
 } from "../ffi/mod.ts";
 import { logger } from "./log.ts";
@@ -75,6 +75,8 @@ interface Helper {
   readonly tid: number;
   readonly stat: SchedStat;
   state: HelperState;
+  /** Whether its statistics could not be read at the last check. */
+  exited: boolean;
   cpuMs: number;
   waitMs: number;
 }
@@ -88,7 +90,6 @@ export interface HelperThreadsOptions {
 
 export class HelperThreads {
   #helpers: Helper[];
-  readonly #usage: ThreadUsage;
   readonly #periodMs: number;
   #timer: ReturnType<typeof setInterval> | null = null;
   #lastAt: number;
@@ -98,12 +99,11 @@ export class HelperThreads {
   /** Each change made, in order: for tests and the log. */
   readonly changes: { tid: number; policy: number }[] = [];
 
-  private constructor(helpers: Helper[], usage: ThreadUsage, periodMs: number) {
+  private constructor(helpers: Helper[], processCpuMs: number, periodMs: number) {
     this.#helpers = helpers;
-    this.#usage = usage;
     this.#periodMs = periodMs;
-    this.#lastAt = usage.readAt;
-    this.#lastProcessCpuMs = usage.processCpuMs;
+    this.#lastAt = performance.now();
+    this.#lastProcessCpuMs = processCpuMs;
   }
 
   /**
@@ -113,7 +113,7 @@ export class HelperThreads {
    */
   static start(options: HelperThreadsOptions = {}): HelperThreads | null {
     const name = options.name ?? V8_HELPER_THREAD_NAME;
-    const usage = ThreadUsage.open();
+    const cpuMs = processCpuMs();
     let tids: number[] = [];
     try {
       tids = threadsNamed(name);
@@ -129,20 +129,20 @@ export class HelperThreads {
         tid,
         stat,
         state: { policy: SCHED_OTHER, quietMs: 0 },
+        exited: false,
         cpuMs: stat.cpuMs,
         waitMs: stat.waitMs,
       });
     }
-    if (usage === null || helpers.length === 0) {
+    if (cpuMs === null || helpers.length === 0) {
       log.warn("Threads named {name} keep their priority: {reason}", {
         name,
-        reason: usage === null ? "no glibc" : "none with scheduler statistics",
+        reason: cpuMs === null ? "no glibc" : "none with scheduler statistics",
       });
-      usage?.close();
       for (const helper of helpers) helper.stat.close();
       return null;
     }
-    const governor = new HelperThreads(helpers, usage, options.periodMs ?? HELPER_CHECK_MS);
+    const governor = new HelperThreads(helpers, cpuMs, options.periodMs ?? HELPER_CHECK_MS);
     governor.#timer = setInterval(
       loopTasks.timed("helper-priority", () => governor.check()),
       governor.#periodMs,
@@ -162,16 +162,22 @@ export class HelperThreads {
 
   /** Looks at the last period and moves each helper as `nextState` says. */
   check(): void {
-    const usage = this.#usage;
-    if (!usage.read()) return;
-    const ms = usage.readAt - this.#lastAt;
-    // A helper whose statistics can not be read has exited (its file is closed): dropped.
-    this.#helpers = this.#helpers.filter((helper) => helper.stat.read());
+    const now = performance.now();
+    const cpuMs = processCpuMs();
+    if (cpuMs === null) return;
+    const ms = now - this.#lastAt;
     let helpersCpuMs = 0;
-    for (const helper of this.#helpers) helpersCpuMs += helper.stat.cpuMs - helper.cpuMs;
-    const othersCpuMs = usage.processCpuMs - this.#lastProcessCpuMs - helpersCpuMs;
-    this.#lastAt = usage.readAt;
-    this.#lastProcessCpuMs = usage.processCpuMs;
+    let exited = false;
+    for (const helper of this.#helpers) {
+      helper.exited = !helper.stat.read();
+      if (helper.exited) exited = true;
+      else helpersCpuMs += helper.stat.cpuMs - helper.cpuMs;
+    }
+    // A helper whose statistics can not be read has exited (its file is closed): dropped.
+    if (exited) this.#helpers = this.#helpers.filter((helper) => !helper.exited);
+    const othersCpuMs = cpuMs - this.#lastProcessCpuMs - helpersCpuMs;
+    this.#lastAt = now;
+    this.#lastProcessCpuMs = cpuMs;
     for (const helper of this.#helpers) {
       const period = {
         ms,
@@ -211,7 +217,6 @@ export class HelperThreads {
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    this.#usage.close();
     for (const helper of this.#helpers) helper.stat.close();
   }
 }
