@@ -86,6 +86,8 @@ export interface HelperThreadsOptions {
   readonly name?: string;
   /** ms between checks (default HELPER_CHECK_MS). */
   readonly periodMs?: number;
+  /** Told of each move made (tests). */
+  readonly onChange?: (tid: number, policy: number) => void;
 }
 
 export class HelperThreads {
@@ -96,12 +98,12 @@ export class HelperThreads {
   #lastProcessCpuMs: number;
   /** Policies sched_setscheduler refused here once. */
   readonly #refused = new Set<number>();
-  /** Each change made, in order: for tests and the log. */
-  readonly changes: { tid: number; policy: number }[] = [];
+  readonly #onChange: HelperThreadsOptions["onChange"];
 
-  private constructor(helpers: Helper[], processCpuMs: number, periodMs: number) {
+  private constructor(helpers: Helper[], processCpuMs: number, options: HelperThreadsOptions) {
     this.#helpers = helpers;
-    this.#periodMs = periodMs;
+    this.#periodMs = options.periodMs ?? HELPER_CHECK_MS;
+    this.#onChange = options.onChange;
     this.#lastAt = performance.now();
     this.#lastProcessCpuMs = processCpuMs;
   }
@@ -142,7 +144,7 @@ export class HelperThreads {
       for (const helper of helpers) helper.stat.close();
       return null;
     }
-    const governor = new HelperThreads(helpers, cpuMs, options.periodMs ?? HELPER_CHECK_MS);
+    const governor = new HelperThreads(helpers, cpuMs, options);
     governor.#timer = setInterval(
       loopTasks.timed("helper-priority", () => governor.check()),
       governor.#periodMs,
@@ -196,8 +198,11 @@ export class HelperThreads {
       }
       if (setThreadPolicy(helper.tid, policy)) {
         helper.state = next;
-        this.changes.push({ tid: helper.tid, policy });
-        log.debug("Helper thread {tid} now under {policy}", { tid: helper.tid, policy });
+        this.#onChange?.(helper.tid, policy);
+        log.debug("Helper thread {tid} now under {policy}", {
+          tid: helper.tid,
+          policy: policy === SCHED_IDLE ? "SCHED_IDLE" : "SCHED_OTHER",
+        });
         continue;
       }
       // Not tried again: the log would fill with one refusal each period.

@@ -60,7 +60,12 @@ const SCRIPT = `
     .map((e) => e.name).find((tid) =>
       Deno.readTextFileSync("/proc/self/task/" + tid + "/comm").startsWith("worker-")) +
     "/comm").trimEnd();
-  const governor = HelperThreads.start({ name, periodMs: 100 });
+  const changes = [];
+  const governor = HelperThreads.start({
+    name,
+    periodMs: 100,
+    onChange: (tid, policy) => changes.push(policy),
+  });
   const spinUntil = async (done, ms) => {
     const deadline = performance.now() + ms;
     while (!done() && performance.now() < deadline) {
@@ -72,13 +77,13 @@ const SCRIPT = `
   const steps = [];
   const step = async (label, done) => {
     await spinUntil(done, 10_000);
-    steps.push({ label, changes: governor.changes.map((c) => c.policy) });
+    steps.push({ label, changes: [...changes] });
   };
-  await step("idle while the worker waits", () => governor.changes.length >= 1);
+  await step("idle while the worker waits", () => changes.length >= 1);
   worker.postMessage("spin");
-  await step("normal while it spins", () => governor.changes.length >= 2);
+  await step("normal while it spins", () => changes.length >= 2);
   await step("its spin done", () => messages.includes("spun"));
-  await step("idle again", () => governor.changes.length >= 3);
+  await step("idle again", () => changes.length >= 3);
   governor.stop();
   worker.terminate();
   console.log(JSON.stringify({ steps, policies: governor.policies }));
