@@ -27,6 +27,7 @@ import { buildNative } from "./bench/native_build.ts";
 import {
   deployedV8Flags,
   type PinnedServer,
+  pinThisProcess,
   processCpuSeconds,
   rialtoServeCommand,
   runLoad,
@@ -570,7 +571,8 @@ async function machineFacts(
     }, all up, only ` +
     `the one under test gets load: ` +
     targets.map(describe).join("; "),
-    `load      ${loadgen.description}, pinned to CPU ${flags.loadCpu}, ` +
+    `load      ${loadgen.description}, pinned to CPU ${flags.loadCpu} (with this bench's ` +
+    `own threads), ` +
     `${flags.connections} HTTP/2 connection(s) (closed loop: at most one per call in ` +
     `flight), pre-encoded requests cycled, every answer ` +
     `checked (HTTP status, grpc-status, one gRPC frame, Venice errorCode, data length)`,
@@ -1446,6 +1448,7 @@ async function main(): Promise<number> {
     return 0;
   }
   await setupLogging("warning");
+  await pinThisProcess(flags.loadCpu);
   const spec: StoreSpec = {
     keys: flags.keys,
     valueBytes: flags.valueBytes,

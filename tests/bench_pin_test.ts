@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+
+const PROCESSES = new URL("../scripts/bench/processes.ts", import.meta.url).href;
+
+Deno.test({
+  name: "the bench pins all its own threads, V8's helpers included, to the load CPU",
+  ignore: Deno.build.os !== "linux" || navigator.hardwareConcurrency < 2,
+  fn: async () => {
+    // In a process of its own: the test runner's threads keep their CPUs.
+    const script = `
+      import { pinThisProcess } from "${PROCESSES}";
+      const allowed = () => [...Deno.readDirSync("/proc/self/task")].map((task) =>
+        Deno.readTextFileSync("/proc/self/task/" + task.name + "/status")
+          .match(/^Cpus_allowed_list:\\s*(\\S+)$/m)[1]
+      );
+      const before = allowed();
+      await pinThisProcess(1);
+      console.log(JSON.stringify({ before, after: allowed() }));
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--quiet", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const { before, after }: { before: string[]; after: string[] } = JSON.parse(
+      new TextDecoder().decode(out.stdout),
+    );
+    assert.ok(before.every((cpus) => cpus !== "1"), `already pinned: ${before}`);
+    assert.ok(after.length >= 3, `${after.length} threads: V8's helpers missing?`);
+    assert.deepEqual(after, after.map(() => "1"));
+  },
+});
