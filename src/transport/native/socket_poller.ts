@@ -184,7 +184,9 @@ export class SocketPoller {
         if (!turned || this.#readsSinceTurn > 0 || this.#afterTurn.length > 0) {
           turned = true;
           await this.#runtimeTurn();
-          continue;
+          // Sockets that read in the turn want another first. Else the wait below returns at
+          // once with whatever came meanwhile: no call to look first (one syscall a lone call).
+          if (this.#readsSinceTurn > 0 || this.#afterTurn.length > 0) continue;
         }
         n = calls.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, IDLE_TURN_MS);
         if (n === 0) {
