@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { BlockCache, RocksDB, RocksDBError, WriteBatch } from "./mod.ts";
+import { evalJson } from "../tests/support/eval_json.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -494,15 +495,10 @@ Deno.test("library lookup tries the override, the configured path and system nam
     try { RocksDB.listColumnFamilies("/nonexistent/db"); } catch (error) { out.afterLoad = error.name; }
     console.log(JSON.stringify(out));
   `;
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", script],
-    env: { ROCKSDB_LIB: "/nonexistent/librocksdb.so" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(result.stderr);
-  assert.equal(result.code, 0, stderr);
-  const out = JSON.parse(new TextDecoder().decode(result.stdout));
+  const { value: out } = await evalJson<{ name: string; afterLoad: string; message: string }>(
+    script,
+    { env: { ROCKSDB_LIB: "/nonexistent/librocksdb.so" } },
+  );
   assert.equal(out.name, "LibraryNotFoundError");
   // The library loaded, so the listing reached RocksDB and failed there.
   assert.equal(out.afterLoad, "RocksDBError");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { SCHED_IDLE, SCHED_OTHER, threadsNamed, V8_HELPER_THREAD_NAME } from "./thread_priority.ts";
 import type { ThreadPolicy } from "../tests/support/thread_policy.ts";
+import { evalJson } from "../tests/support/eval_json.ts";
 
 const MODULE = new URL("./thread_priority.ts", import.meta.url).href;
 const POLICIES = new URL("../tests/support/thread_policy.ts", import.meta.url).href;
@@ -22,20 +23,15 @@ Deno.test({
       const after = threadPolicies("self");
       console.log(JSON.stringify({ before, helpers, idled, idle, restored, after }));
     `;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--quiet", script],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const { before, helpers, idled, idle, restored, after }: {
+    const { value } = await evalJson<{
       before: ThreadPolicy[];
       helpers: number[];
       idled: boolean[];
       idle: ThreadPolicy[];
       restored: boolean[];
       after: ThreadPolicy[];
-    } = JSON.parse(new TextDecoder().decode(out.stdout));
+    }>(script);
+    const { before, helpers, idled, idle, restored, after } = value;
     const named = before.filter((t) => t.name === V8_HELPER_THREAD_NAME).map((t) => t.tid);
     assert.ok(named.length > 0, `no ${V8_HELPER_THREAD_NAME} thread: ${JSON.stringify(before)}`);
     const byNumber = (a: number, b: number) => a - b;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type HelperState, nextState } from "./helper_threads.ts";
 import { SCHED_IDLE, SCHED_OTHER } from "../ffi/mod.ts";
+import { evalJson } from "../tests/support/eval_json.ts";
 
 const period = (helperCpuMs: number, helperWaitMs: number, othersCpuMs: number) => ({
   ms: 100,
@@ -95,14 +96,11 @@ Deno.test({
   // threads on one CPU.
   ignore: Deno.build.os !== "linux" || Deno.uid() !== 0,
   fn: async () => {
-    const out = await new Deno.Command("taskset", {
-      args: ["-c", "0", Deno.execPath(), "eval", "--quiet", SCRIPT],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    const { steps, policies } = JSON.parse(new TextDecoder().decode(out.stdout));
+    const { value, stderr } = await evalJson<{
+      steps: { label: string; changes: number[] }[];
+      policies: { tid: number; policy: number }[];
+    }>(SCRIPT, { under: ["taskset", "-c", "0"] });
+    const { steps, policies } = value;
     assert.deepEqual(steps, [
       { label: "idle while the worker waits", changes: [SCHED_IDLE] },
       { label: "normal while it spins", changes: [SCHED_IDLE, SCHED_OTHER] },

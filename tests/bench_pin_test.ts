@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { evalJson } from "./support/eval_json.ts";
 
 const PROCESSES = new URL("../scripts/bench/processes.ts", import.meta.url).href;
 
@@ -17,14 +18,8 @@ Deno.test({
       await pinThisProcess(1);
       console.log(JSON.stringify({ before, after: allowed() }));
     `;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--quiet", script],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const { before, after }: { before: string[]; after: string[] } = JSON.parse(
-      new TextDecoder().decode(out.stdout),
+    const { value: { before, after } } = await evalJson<{ before: string[]; after: string[] }>(
+      script,
     );
     assert.ok(before.every((cpus) => cpus !== "1"), `already pinned: ${before}`);
     assert.ok(after.length >= 3, `${after.length} threads: V8's helpers missing?`);
