@@ -27,6 +27,7 @@ import {
   grpcMessage,
   grpcRequestFields,
   headerBlock,
+  PREFACE,
   settingsFrame,
   T,
 } from "./support/native_h2_client.ts";
@@ -495,8 +496,6 @@ Deno.test("NodeTlsConn: a peer that floods a connection nobody reads is cut off 
 });
 
 // ---- Raw HTTP/2 over mutual TLS: half-close and abrupt close -------------------------------
-
-const PREFACE = text("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 function connectTls(port: number, ca: string, client: CertFiles): Promise<Deno.TlsConn> {
   return Deno.connectTls({

@@ -206,7 +206,7 @@ export class WorkerPool implements VersionPeers {
       this.#workers.filter((w) => w.alive).map((w) =>
         w.call((seq) => ({ type: "install", seq, installed }), INSTALL_TIMEOUT_MS).catch(
           (error) =>
-            log.warn("A worker did not acknowledge {resource}: {error}", {
+            log.warn("A worker did not acknowledge installing {resource}: {error}", {
               resource: version.resource,
               error,
             }),
@@ -225,7 +225,7 @@ export class WorkerPool implements VersionPeers {
       this.#workers.filter((w) => w.alive).map((w) =>
         w.call((seq) => ({ type: "retire", seq, id: version.id }), RETIRE_TIMEOUT_MS).catch(
           (error) =>
-            log.warn("A worker did not acknowledge {resource}: {error}", {
+            log.warn("A worker did not acknowledge retiring {resource}: {error}", {
               resource: version.resource,
               error,
             }),

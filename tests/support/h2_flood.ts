@@ -16,6 +16,7 @@ import {
   grpcMessage,
   grpcRequestFields,
   headerBlock,
+  PREFACE,
   settingsFrame,
   T,
   u32,
@@ -23,7 +24,6 @@ import {
 
 const [port, path, seconds] = [Number(Deno.args[0]), Deno.args[1], Number(Deno.args[2])];
 const CALLS_PER_WRITE = 256;
-const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 const headers = headerBlock(grpcRequestFields(path));
 const body = grpcMessage(new TextEncoder().encode("flood"));

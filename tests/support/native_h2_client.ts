@@ -28,7 +28,8 @@ export interface Frame {
   payload: Uint8Array;
 }
 
-const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** The client connection preface (RFC 9113 §3.4). */
+export const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 export function frame(
   type: number,
