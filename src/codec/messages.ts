@@ -173,10 +173,11 @@ export class ClientRequestView {
 
   /** The resource name; repeated names come from a one-entry cache without decoding. */
   resourceName(): string {
-    const bytes = this.buf.subarray(this.resourceNameStart, this.resourceNameEnd);
-    if (!bytesEqual(bytes, this.#lastResourceBytes)) {
-      this.#lastResourceBytes = bytes.slice();
-      this.#lastResourceName = textDecoder.decode(bytes);
+    const start = this.resourceNameStart;
+    const end = this.resourceNameEnd;
+    if (!rangeEquals(this.buf, start, end, this.#lastResourceBytes)) {
+      this.#lastResourceBytes = this.buf.slice(start, end);
+      this.#lastResourceName = textDecoder.decode(this.#lastResourceBytes);
     }
     return this.#lastResourceName;
   }
@@ -189,7 +190,7 @@ export class ClientRequestView {
 
   /** Compares the method field with ASCII bytes without decoding it. */
   methodIs(ascii: Uint8Array): boolean {
-    return bytesEqual(this.buf.subarray(this.methodStart, this.methodEnd), ascii);
+    return rangeEquals(this.buf, this.methodStart, this.methodEnd, ascii);
   }
 
   /** Copies the view into a plain object (tests, logging). */
@@ -224,9 +225,10 @@ function checkUtf8(buf: Uint8Array, start: number, end: number, field: string): 
   }
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** Whether `buf[start, end)` holds the bytes of `other` (no view made: the hot path's). */
+function rangeEquals(buf: Uint8Array, start: number, end: number, other: Uint8Array): boolean {
+  if (end - start !== other.length) return false;
+  for (let i = 0; i < other.length; i++) if (buf[start + i] !== other[i]) return false;
   return true;
 }
 
