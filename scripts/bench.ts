@@ -134,7 +134,10 @@ Flags:
                       --workers N
   --floor-work-us LIST
                       the floor rows' spin per call in µs, comma-separated (default
-                      0: answer at once; C load generator only)
+                      0: answer at once; C load generator only). A tail scenario
+                      compares each floor with work against the one without: e.g.
+                      0,7 asks what a server with no runtime that spent a RocksDB
+                      get's CPU a call (bench:storage's native readrandom) would get
   --scenarios LIST    comma-separated subset of the scenarios
   --loadgen KIND      c (default: scripts/loadgen/loadgen.c on libnghttp2), node or
                       deno (scripts/bench/loadgen.ts on node:http2)
@@ -1147,12 +1150,17 @@ async function runTable(
     const p9999 = r.latency.percentile(99.99);
     const workUs = floors.get(r.target);
     if (workUs !== undefined) {
+      const tails = `p99 ${micros(r.latency.percentile(99))} µs, p99.99 ${micros(p9999)} µs`;
       console.log(
-        `${r.scenario} / ${r.target}: the machine's floor, a C server (responder.c) that ` +
-          `spins ${workUs} µs per call and does nothing else (no GC, no runtime; its CPU per ` +
-          `call is mostly the two socket calls): p99 ` +
-          `${micros(r.latency.percentile(99))} µs, p99.99 ${micros(p9999)} µs; a server ` +
-          `on this core, fed by this generator, can not expect a shorter tail at this rate`,
+        workUs === 0
+          ? `${r.scenario} / ${r.target}: the machine's floor, a C server (responder.c) that ` +
+            `answers at once and does nothing else (no GC, no runtime; its CPU per call is ` +
+            `mostly the two socket calls): ${tails}; a server on this core, fed by this ` +
+            `generator, can not expect a shorter tail at this rate`
+          : `${r.scenario} / ${r.target}: the floor with work, the same C server spinning ` +
+            `${workUs} µs per call before it answers (the CPU of work that cost, such as a ` +
+            `storage read, with no runtime, no GC and no protocol code of its own): ${tails}; ` +
+            `a server doing that work can not expect a shorter tail at this rate`,
       );
       continue;
     }
@@ -1252,7 +1260,8 @@ function tailReport(
   rounds: number,
   recordedSec: number,
 ): string[] {
-  const floor = servers.find((s) => s.target.kind === "floor");
+  const floors = servers.filter((s) => s.target.kind === "floor");
+  const floor = floors.find((s) => (s.target.workUs ?? 0) === 0) ?? floors[0];
   if (floor === undefined) {
     return [`${scenario.label}: no floor to compare with (C load generator only)`];
   }
@@ -1334,6 +1343,29 @@ function tailReport(
       `  the server's threads' CPU in the recorded seconds, by thread name (the serving ` +
         `thread is main; the others share its core): ${formatThreadCpu(threadTimes)}; the ` +
         `host's steal on its CPUs: ${stolen.toFixed(2)} s`,
+    );
+  }
+  for (const worked of floors.filter((s) => s !== floor)) {
+    const ratios: string[] = [];
+    const values: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const a = runOf(worked.name, round);
+      const b = runOf(floor.name, round);
+      if (a === undefined || b === undefined) continue;
+      const ratio = Histogram.fromJSON(a.result.latency).percentile(99.99) /
+        Histogram.fromJSON(b.result.latency).percentile(99.99);
+      values.push(ratio);
+      ratios.push(`${ratio.toFixed(2)}x`);
+    }
+    const m = median(values);
+    lines.push(
+      `${scenario.label}: ${worked.name} against the floor (${floor.name}): p99.99 ratio by ` +
+        `round ${ratios.join(", ")}, median ${m.toFixed(2)}x: a server that spent only ` +
+        `${worked.target.workUs} µs of CPU a call more than the floor, with nothing of a ` +
+        `runtime, would ${m <= TAIL_TARGET_RATIO ? "meet" : "not meet"} the ` +
+        `${TAIL_TARGET_RATIO}x target at this rate${
+          values.length < 3 ? " (too few rounds to say: >= 3 needed)" : ""
+        }`,
     );
   }
   return lines;
