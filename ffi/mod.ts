@@ -1,7 +1,8 @@
 /**
- * RocksDB through Deno FFI, and the Linux socket calls of the serving thread's poller
- * (sockets.ts): the only module outside `ffi/` imports. Everything here
- * speaks Uint8Array, strings and numbers; native pointers never leave `ffi/`.
+ * RocksDB through Deno FFI, the Linux socket calls of the serving thread's poller
+ * (sockets.ts), and the few other system calls Rialto makes: the only module outside
+ * `ffi/` imports. Everything here speaks Uint8Array, strings and numbers; native pointers
+ * never leave `ffi/`.
  *
  * ```ts
  * const cache = new BlockCache(512 * 1024 * 1024);
@@ -12,6 +13,7 @@
 
 export { loadRocksDB, type LoadRocksDBOptions } from "./_native.ts";
 export { BlockCache } from "./block_cache.ts";
+export { DirectoryWatch, type WatchOutcome } from "./directory_watch.ts";
 export { type FileStamp, fileStamp } from "./file_stamp.ts";
 export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";

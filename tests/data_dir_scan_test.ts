@@ -1,6 +1,7 @@
 /**
  * The registry's scan of the data dir on real folders and RocksDB partitions: it lists
- * every partition only when a few stats say the listing may have changed.
+ * every partition only when inotify, or where there is none a few stats, say the listing
+ * may have changed.
  */
 import assert from "node:assert/strict";
 import { partitionDir, versionDir } from "../src/storage/layout.ts";
@@ -9,8 +10,9 @@ import { makeStore, peopleStore } from "./support/stores.ts";
 
 const HOUR_AGO = () => new Date(Date.now() - 3_600_000);
 
-function settings(dataDir: string): RegistrySettings {
+function settings(dataDir: string, watchFolders = true): RegistrySettings {
   return {
+    watchFolders,
     dataDir,
     mode: "read-only",
     secondaryDir: null,
@@ -27,7 +29,7 @@ function backdate(path: string, when: Date): Promise<void> {
 
 Deno.test("the data-dir scan trusts a settled listing stamp and sees every change that moves it", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "rialto-scan-" });
-  const registry = new StoreRegistry(settings(dataDir));
+  const registry = new StoreRegistry(settings(dataDir, false));
   try {
     await makeStore(dataDir, peopleStore("people", 1, 2, 10));
     const rootTime = HOUR_AGO();
@@ -67,6 +69,65 @@ Deno.test("the data-dir scan trusts a settled listing stamp and sees every chang
     await Deno.remove(versionDir(dataDir, "people_v1"), { recursive: true });
     assert.deepEqual((await registry.sync()).retired, []);
     assert.deepEqual((await registry.sync()).retired, ["people_v1"]);
+  } finally {
+    await registry.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("the data-dir scan runs only when inotify saw a listed folder change", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "rialto-scan-" });
+  const registry = new StoreRegistry(settings(dataDir));
+  try {
+    // No rocksdb folder yet: nothing to watch, so the stamps say when it comes.
+    assert.deepEqual((await registry.sync()).opened, []);
+    await makeStore(dataDir, peopleStore("people", 1, 2, 10));
+    assert.deepEqual((await registry.sync()).opened, ["people_v1"]);
+    // The watches began after that scan listed the folders: one more scan, then none.
+    await registry.sync();
+    const settled = registry.scans;
+    for (let i = 0; i < 3; i++) await registry.sync();
+    assert.equal(registry.scans, settled, "nothing changed: no scan");
+
+    // Writes inside a partition (RocksDB's own files) are not the listing: no scan.
+    await Deno.writeTextFile(`${partitionDir(dataDir, "people_v1", 0)}/LOG.old.1`, "x");
+    await registry.sync();
+    assert.equal(registry.scans, settled);
+
+    // A new version, seen at once (no folder time to wait for).
+    await makeStore(dataDir, peopleStore("people", 2, 2, 10));
+    assert.deepEqual((await registry.sync()).opened, ["people_v2"]);
+    await registry.sync();
+    const afterV2 = registry.scans;
+    await registry.sync();
+    assert.equal(registry.scans, afterV2);
+
+    // A partition replaced in place (a rename over it).
+    const partition = partitionDir(dataDir, "people_v2", 0);
+    const copy = `${partition}.copy`;
+    await Deno.mkdir(copy);
+    for await (const file of Deno.readDir(partition)) {
+      await Deno.copyFile(`${partition}/${file.name}`, `${copy}/${file.name}`);
+    }
+    await Deno.remove(partition, { recursive: true });
+    await Deno.rename(copy, partition);
+    assert.deepEqual((await registry.sync()).opened, ["people_v2"]);
+
+    // A version removed: missed once (a rename may be under way), retired at the next scan.
+    await registry.sync();
+    await Deno.remove(versionDir(dataDir, "people_v1"), { recursive: true });
+    assert.deepEqual((await registry.sync()).retired, []);
+    assert.deepEqual((await registry.sync()).retired, ["people_v1"]);
+
+    // The whole rocksdb folder moved away and back: its own watch reports it.
+    await registry.sync();
+    const beforeMove = registry.scans;
+    await Deno.rename(`${dataDir}/rocksdb`, `${dataDir}/rocksdb.away`);
+    assert.deepEqual((await registry.sync()).retired, []);
+    assert.equal(registry.scans, beforeMove + 1);
+    await Deno.rename(`${dataDir}/rocksdb.away`, `${dataDir}/rocksdb`);
+    await registry.sync();
+    assert.ok(registry.lookup("people_v2") !== undefined, "back before the second miss");
   } finally {
     await registry.close();
     await Deno.remove(dataDir, { recursive: true });

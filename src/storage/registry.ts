@@ -4,7 +4,7 @@
  * are retired and closed once their last reader is done. It is the one place that opens
  * and closes databases.
  */
-import { BlockCache } from "../../ffi/mod.ts";
+import { BlockCache, DirectoryWatch } from "../../ffi/mod.ts";
 import { logger } from "../log.ts";
 import { VersionNotReadyError } from "./errors.ts";
 import { listingStamp, scanDataDir } from "./layout.ts";
@@ -24,6 +24,11 @@ export interface RegistrySettings {
     readonly default: number | null;
     readonly stores: Readonly<Record<string, number | null>>;
   };
+  /**
+   * Whether `sync` learns of changes to the listed folders through inotify (where there is
+   * one) rather than by their stamps. Default true; false only to test the stamps.
+   */
+  readonly watchFolders?: boolean;
 }
 
 /** What the read path needs of a registry: the version serving a resource name. */
@@ -102,11 +107,30 @@ export class StoreRegistry implements VersionLookup {
     stamp: null,
     folders: [],
   };
+  /**
+   * inotify on `<dataDir>/rocksdb` and the version folders the last scan listed, or null
+   * (the stamps then). One read that finds nothing, where the stamps' stats by path took
+   * ~100 µs of the serving loop each second (ffi/directory_watch.ts).
+   */
+  readonly #watch: DirectoryWatch | null;
+  /**
+   * Whether the watch covers every folder the last scan listed and began before that
+   * scan: else the next sync goes by the stamps (which, taken before this scan or not at
+   * all, then scan once more).
+   */
+  #watchTrusted = false;
+  #scans = 0;
   #closed = false;
 
   constructor(settings: RegistrySettings) {
     this.#settings = settings;
     this.#blockCache = new BlockCache(settings.blockCacheBytes);
+    this.#watch = settings.watchFolders === false ? null : DirectoryWatch.open();
+  }
+
+  /** Full scans of the data dir so far (a sync with nothing changed makes none). */
+  get scans(): number {
+    return this.#scans;
   }
 
   /** The version serving `resource`, or undefined. Take a lease before reading. */
@@ -173,13 +197,31 @@ export class StoreRegistry implements VersionLookup {
     const settings = this.#settings;
     const result: SyncResult = { opened: [], retired: [], failed: [] };
     if (this.#closed) return result;
-    // A few stats instead of a listing of every partition folder (this runs every second
-    // on the event loop that serves reads), unless something waits for a later scan.
-    const stamp = listingStamp(settings.dataDir, this.#listing.folders);
+    // One read of the watch, or a few stats, instead of a listing of every partition
+    // folder (this runs every second on the event loop that serves reads), unless
+    // something waits for a later scan.
+    const watch = this.#watch;
+    let stamp: string | null = null;
+    let unchanged: boolean;
+    if (watch !== null && this.#watchTrusted) {
+      unchanged = !watch.changed();
+    } else {
+      stamp = listingStamp(settings.dataDir, this.#listing.folders);
+      unchanged = stamp !== null && stamp === this.#listing.stamp;
+      // What the watch queued so far, this scan sees.
+      watch?.changed();
+    }
     const waiting = this.#notServed.size > 0 || this.#missingOnce.size > 0;
-    if (stamp !== null && stamp === this.#listing.stamp && !waiting) return result;
+    if (unchanged && !waiting) return result;
+    this.#scans++;
     const scan = await scanDataDir(settings.dataDir);
     this.#listing = { stamp, folders: scan.folders };
+    if (watch !== null && !this.#closed) {
+      // A watch begun after this scan listed its folder may have missed a change made in
+      // between: trusted only once a scan has run with every watch already in place.
+      const outcome = watch.watch([`${settings.dataDir}/rocksdb`, ...scan.folders]);
+      this.#watchTrusted = outcome.unwatched.length === 0 && !outcome.added;
+    }
     const onDisk = scan.versions;
     const present = new Set(onDisk.map((v) => v.resource));
     const open: OpenSettings = {
@@ -330,6 +372,7 @@ export class StoreRegistry implements VersionLookup {
     if (this.#closed) return;
     this.#closed = true;
     await this.#syncing;
+    this.#watch?.close();
     const versions = [...this.#versions.values()];
     this.#versions.clear();
     await Promise.all(versions.map((v) => this.#retire(v)));
