@@ -14,6 +14,7 @@
  * does (it switches on the whole tag); strings must be valid UTF-8.
  */
 
+import { copyBytes } from "../bytes.ts";
 import { allocateBytes } from "../slab.ts";
 import {
   isValidUtf8,
@@ -369,11 +370,18 @@ export function writeServerResponse(
   return out;
 }
 
-/** Encodes a whole response with its data, sizing the output once. */
-export function encodeServerResponse(h: ServerResponseHeader, data?: Uint8Array): Uint8Array {
-  const len = data?.length ?? 0;
+/**
+ * Encodes a whole response with its data, `data` from `from` on (a stored value after its
+ * schema id, without a view of it), sizing the output once.
+ */
+export function encodeServerResponse(
+  h: ServerResponseHeader,
+  data?: Uint8Array,
+  from = 0,
+): Uint8Array {
+  const len = data === undefined ? 0 : data.length - from;
   const out = writeServerResponse(h, len);
-  if (len) out.set(data!, responseDataOffset(h, len));
+  if (len > 0) copyBytes(out, responseDataOffset(h, len), data!, from, data!.length);
   return out;
 }
 

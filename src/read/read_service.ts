@@ -229,7 +229,7 @@ export class ReadService {
       header.isStreamingResponse = false;
       header.errorCode = VeniceReadResponseStatus.OK;
       header.errorMessage = undefined;
-      response = encodeServerResponse(header, payloadOf(stored));
+      response = encodeServerResponse(header, stored, SCHEMA_ID_BYTES);
     }
     if (metrics !== null) {
       metrics.recordStorageQuery(false, (end - queryStart) / 1000);

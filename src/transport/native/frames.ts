@@ -1,4 +1,5 @@
 /** HTTP/2 framing constants (RFC 9113 §6, §7, §11) and the outbound frame buffer. */
+import { copyBytes } from "../../bytes.ts";
 
 export const FrameType = {
   DATA: 0x0,
@@ -181,7 +182,7 @@ export class OutBuffer {
       offset++;
     }
     if (offset < stop) {
-      buf.set(message.subarray(offset - GRPC_PREFIX_BYTES, stop - GRPC_PREFIX_BYTES), this.len);
+      copyBytes(buf, this.len, message, offset - GRPC_PREFIX_BYTES, stop - GRPC_PREFIX_BYTES);
       this.len += stop - offset;
     }
   }
