@@ -11,16 +11,8 @@
  * not to be had (not Linux, no glibc, the watch limit reached), `open` is null or `watch`
  * says so, and the caller looks by other means.
  */
+import { type Glibc, glibc } from "./glibc.ts";
 import { errno } from "./sockets.ts";
-
-const symbols = {
-  inotify_init1: { parameters: ["i32"], result: "i32" },
-  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },
-  // ssize_t read as i32, as sockets.ts does: the buffer is far below 2^31.
-  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-} as const;
 
 const IN_NONBLOCK = 0o4000;
 const IN_CLOEXEC = 0o2000000;
@@ -44,21 +36,6 @@ const EVENT_BUFFER_BYTES = 4096;
 const EVENT_HEADER_BYTES = 16;
 const EVENT_BUFFER_SIZE = BigInt(EVENT_BUFFER_BYTES);
 
-type Calls = Deno.DynamicLibrary<typeof symbols>["symbols"];
-
-let lib: Deno.DynamicLibrary<typeof symbols> | null | undefined;
-
-function calls(): Calls | null {
-  if (lib === undefined) {
-    try {
-      lib = Deno.build.os === "linux" ? Deno.dlopen("libc.so.6", symbols) : null;
-    } catch {
-      lib = null;
-    }
-  }
-  return lib?.symbols ?? null;
-}
-
 const encoder = new TextEncoder();
 
 /** How `DirectoryWatch.watch` left things. */
@@ -76,20 +53,20 @@ export interface WatchOutcome {
 export class DirectoryWatch {
   /** A watch on nothing yet, or null where inotify is not to be had. */
   static open(): DirectoryWatch | null {
-    const c = calls();
+    const c = glibc();
     if (c === null) return null;
     const fd = c.inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     return fd < 0 ? null : new DirectoryWatch(c, fd);
   }
 
-  readonly #calls: Calls;
+  readonly #calls: Glibc;
   #fd: number;
   /** Watch descriptor by path. */
   readonly #watches = new Map<string, number>();
   readonly #events = new Uint8Array(EVENT_BUFFER_BYTES);
   readonly #eventView = new DataView(this.#events.buffer);
 
-  private constructor(c: Calls, fd: number) {
+  private constructor(c: Glibc, fd: number) {
     this.#calls = c;
     this.#fd = fd;
   }

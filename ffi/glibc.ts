@@ -1,8 +1,8 @@
 /**
  * The few glibc calls Rialto makes, opened once: `malloc_trim` (native_heap.ts),
- * `getrusage` (thread_usage.ts), `stat` (file_stamp.ts) and `sched_setscheduler`
- * (thread_priority.ts). On a system without glibc (musl, macOS) `glibc()` is null and
- * each caller does without.
+ * `getrusage` (thread_usage.ts), `stat` (file_stamp.ts), `sched_setscheduler`
+ * (thread_priority.ts) and inotify's (directory_watch.ts). On a system without glibc (musl,
+ * macOS) `glibc()` is null and each caller does without.
  */
 
 const GLIBC = "libc.so.6";
@@ -16,6 +16,12 @@ const symbols = {
   // int sched_setscheduler(pid_t pid, int policy, const struct sched_param *param): with a
   // thread id, Linux sets that one thread's policy.
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  // inotify (directory_watch.ts); read's ssize_t as i32, as sockets.ts reads recv's.
+  inotify_init1: { parameters: ["i32"], result: "i32" },
+  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
 } as const;
 
 export type Glibc = Deno.DynamicLibrary<typeof symbols>["symbols"];

@@ -1268,6 +1268,19 @@ function tailReport(
   const lines: string[] = [];
   const runOf = (name: string, round: number) =>
     runs.find((r) => r.scenario === scenario.label && r.target === name && r.round === round);
+  /** Each round that has both runs: its index, `name`'s run and the floor's, their p99.99 ratio. */
+  const againstFloor = (name: string) => {
+    const rows: { round: number; a: Run; b: Run; ratio: number }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const a = runOf(name, round);
+      const b = runOf(floor.name, round);
+      if (a === undefined || b === undefined) continue;
+      const ratio = Histogram.fromJSON(a.result.latency).percentile(99.99) /
+        Histogram.fromJSON(b.result.latency).percentile(99.99);
+      rows.push({ round, a, b, ratio });
+    }
+    return rows;
+  };
   const pcts = (run: Run) => {
     const h = Histogram.fromJSON(run.result.latency);
     return `p99 ${micros(h.percentile(99))}, p99.9 ${micros(h.percentile(99.9))}, p99.99 ${
@@ -1288,12 +1301,7 @@ function tailReport(
     lines.push(
       `${scenario.label}: ${server.name} against the floor (${floor.name}), round by round:`,
     );
-    for (let round = 0; round < rounds; round++) {
-      const a = runOf(server.name, round);
-      const b = runOf(floor.name, round);
-      if (a === undefined || b === undefined) continue;
-      const ratio = Histogram.fromJSON(a.result.latency).percentile(99.99) /
-        Histogram.fromJSON(b.result.latency).percentile(99.99);
+    for (const { round, a, b, ratio } of againstFloor(server.name)) {
       ratios.push(ratio);
       const key = `${scenario.label} / ${server.name} / ${round}`;
       const recorded = accounts.get(key) ?? NO_ACCOUNT;
@@ -1346,17 +1354,8 @@ function tailReport(
     );
   }
   for (const worked of floors.filter((s) => s !== floor)) {
-    const ratios: string[] = [];
-    const values: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const a = runOf(worked.name, round);
-      const b = runOf(floor.name, round);
-      if (a === undefined || b === undefined) continue;
-      const ratio = Histogram.fromJSON(a.result.latency).percentile(99.99) /
-        Histogram.fromJSON(b.result.latency).percentile(99.99);
-      values.push(ratio);
-      ratios.push(`${ratio.toFixed(2)}x`);
-    }
+    const values = againstFloor(worked.name).map((row) => row.ratio);
+    const ratios = values.map((ratio) => `${ratio.toFixed(2)}x`);
     const m = median(values);
     lines.push(
       `${scenario.label}: ${worked.name} against the floor (${floor.name}): p99.99 ratio by ` +

@@ -22,6 +22,30 @@ function settings(dataDir: string, watchFolders = true): RegistrySettings {
   };
 }
 
+/** Replaces a partition folder by a copy renamed over it, as Venice replaces one. */
+async function replaceInPlace(partition: string): Promise<void> {
+  const copy = `${partition}.copy`;
+  await Deno.mkdir(copy);
+  for await (const file of Deno.readDir(partition)) {
+    await Deno.copyFile(`${partition}/${file.name}`, `${copy}/${file.name}`);
+  }
+  await Deno.remove(partition, { recursive: true });
+  await Deno.rename(copy, partition);
+}
+
+/**
+ * A partition of people_v2 replaced in place: reopened at the next sync. Then people_v1
+ * removed: missed once (a rename may be under way), retired at the next scan.
+ */
+async function replaceThenRemove(registry: StoreRegistry, dataDir: string): Promise<void> {
+  await replaceInPlace(partitionDir(dataDir, "people_v2", 0));
+  assert.deepEqual((await registry.sync()).opened, ["people_v2"]);
+  await registry.sync();
+  await Deno.remove(versionDir(dataDir, "people_v1"), { recursive: true });
+  assert.deepEqual((await registry.sync()).retired, []);
+  assert.deepEqual((await registry.sync()).retired, ["people_v1"]);
+}
+
 /** Sets a folder's times to `when`, as if nothing had changed in it since. */
 function backdate(path: string, when: Date): Promise<void> {
   return Deno.utime(path, when, when);
@@ -54,21 +78,7 @@ Deno.test("the data-dir scan trusts a settled listing stamp and sees every chang
     await backdate(versionDir(dataDir, "people_v2"), HOUR_AGO());
     await registry.sync();
     await registry.sync();
-    const partition = partitionDir(dataDir, "people_v2", 0);
-    const copy = `${partition}.copy`;
-    await Deno.mkdir(copy);
-    for await (const file of Deno.readDir(partition)) {
-      await Deno.copyFile(`${partition}/${file.name}`, `${copy}/${file.name}`);
-    }
-    await Deno.remove(partition, { recursive: true });
-    await Deno.rename(copy, partition);
-    assert.deepEqual((await registry.sync()).opened, ["people_v2"]);
-
-    // A version removed: missed once (a rename may be under way), retired at the next scan.
-    await registry.sync();
-    await Deno.remove(versionDir(dataDir, "people_v1"), { recursive: true });
-    assert.deepEqual((await registry.sync()).retired, []);
-    assert.deepEqual((await registry.sync()).retired, ["people_v1"]);
+    await replaceThenRemove(registry, dataDir);
   } finally {
     await registry.close();
     await Deno.remove(dataDir, { recursive: true });
@@ -102,22 +112,7 @@ Deno.test("the data-dir scan runs only when inotify saw a listed folder change",
     await registry.sync();
     assert.equal(registry.scans, afterV2);
 
-    // A partition replaced in place (a rename over it).
-    const partition = partitionDir(dataDir, "people_v2", 0);
-    const copy = `${partition}.copy`;
-    await Deno.mkdir(copy);
-    for await (const file of Deno.readDir(partition)) {
-      await Deno.copyFile(`${partition}/${file.name}`, `${copy}/${file.name}`);
-    }
-    await Deno.remove(partition, { recursive: true });
-    await Deno.rename(copy, partition);
-    assert.deepEqual((await registry.sync()).opened, ["people_v2"]);
-
-    // A version removed: missed once (a rename may be under way), retired at the next scan.
-    await registry.sync();
-    await Deno.remove(versionDir(dataDir, "people_v1"), { recursive: true });
-    assert.deepEqual((await registry.sync()).retired, []);
-    assert.deepEqual((await registry.sync()).retired, ["people_v1"]);
+    await replaceThenRemove(registry, dataDir);
 
     // The whole rocksdb folder moved away and back: its own watch reports it.
     await registry.sync();
