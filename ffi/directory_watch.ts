@@ -7,15 +7,20 @@
  * bench store's two folders p50 91-103 µs, p90 121-139 µs).
  *
  * What inotify reports is what a listing of these folders reads: a folder's own entries
- * (not what changes inside them), and the folder itself deleted or moved. Where inotify is
- * not to be had (not Linux, no glibc, the watch limit reached), `open` is null or `watch`
- * says so, and the caller looks by other means.
+ * (not what changes inside them), and the folder itself deleted or moved; opened with
+ * `{ files: true }`, also a file in a watched folder written or its attributes changed
+ * (the config file's check). Where inotify is not to be had (not Linux, no glibc, the
+ * watch limit reached), `open` is null or `watch` says so, and the caller looks by other
+ * means.
  */
 import { type Glibc, glibc } from "./glibc.ts";
 import { errno } from "./sockets.ts";
 
 const IN_NONBLOCK = 0o4000;
 const IN_CLOEXEC = 0o2000000;
+const IN_MODIFY = 0x2;
+const IN_ATTRIB = 0x4;
+const IN_CLOSE_WRITE = 0x8;
 const IN_MOVED_FROM = 0x40;
 const IN_MOVED_TO = 0x80;
 const IN_CREATE = 0x100;
@@ -25,8 +30,10 @@ const IN_MOVE_SELF = 0x800;
 const IN_IGNORED = 0x8000;
 const IN_ONLYDIR = 0x0100_0000;
 /** A folder's entries changing, or the folder itself going. */
-const MASK = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
+const ENTRIES_MASK = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
   IN_MOVE_SELF | IN_ONLYDIR;
+/** Also a file in the folder written (each write, and its close) or its mode, owner or times set. */
+const FILES_MASK = ENTRIES_MASK | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
 const EINTR = 4;
 const EAGAIN = 11;
 const ENOENT = 2;
@@ -51,24 +58,29 @@ export interface WatchOutcome {
 
 /** An inotify instance watching a set of folders. Close it when done. */
 export class DirectoryWatch {
-  /** A watch on nothing yet, or null where inotify is not to be had. */
-  static open(): DirectoryWatch | null {
+  /**
+   * A watch on nothing yet, or null where inotify is not to be had. With `files`, the files
+   * in a watched folder changing count too, not only its entries.
+   */
+  static open(options: { readonly files?: boolean } = {}): DirectoryWatch | null {
     const c = glibc();
     if (c === null) return null;
     const fd = c.inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    return fd < 0 ? null : new DirectoryWatch(c, fd);
+    return fd < 0 ? null : new DirectoryWatch(c, fd, options.files ? FILES_MASK : ENTRIES_MASK);
   }
 
   readonly #calls: Glibc;
   #fd: number;
+  readonly #mask: number;
   /** Watch descriptor by path. */
   readonly #watches = new Map<string, number>();
   readonly #events = new Uint8Array(EVENT_BUFFER_BYTES);
   readonly #eventView = new DataView(this.#events.buffer);
 
-  private constructor(c: Glibc, fd: number) {
+  private constructor(c: Glibc, fd: number, mask: number) {
     this.#calls = c;
     this.#fd = fd;
+    this.#mask = mask;
   }
 
   /**
@@ -88,7 +100,7 @@ export class DirectoryWatch {
     const unwatched: string[] = [];
     let added = false;
     for (const path of wanted) {
-      const wd = c.inotify_add_watch(this.#fd, encoder.encode(`${path}\0`), MASK);
+      const wd = c.inotify_add_watch(this.#fd, encoder.encode(`${path}\0`), this.#mask);
       const before = this.#watches.get(path);
       if (wd < 0) {
         const code = errno();
@@ -109,8 +121,9 @@ export class DirectoryWatch {
 
   /**
    * Whether anything happened in a watched folder since the last call: an entry added,
-   * removed or renamed, a watched folder deleted or moved, or more events than the kernel
-   * could queue. Drains what is queued.
+   * removed or renamed (with `files`, a file written or its attributes changed), a watched
+   * folder deleted or moved, or more events than the kernel could queue. Drains what is
+   * queued.
    */
   changed(): boolean {
     if (this.#fd < 0) throw new Error("DirectoryWatch is closed");

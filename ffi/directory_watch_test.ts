@@ -33,6 +33,9 @@ Deno.test({
         assert.equal(watch.changed(), true);
         Deno.writeTextFileSync(`${b}/f`, "y");
         assert.equal(watch.changed(), true);
+        Deno.writeTextFileSync(`${b}/f`, "z");
+        Deno.chmodSync(`${b}/f`, 0o600);
+        assert.equal(watch.changed(), false, "a file there written: not an entry changing");
       });
 
       await t.step("a folder let go is not reported; one deleted is, and then absent", () => {
@@ -64,6 +67,33 @@ Deno.test({
           added: true,
         });
       });
+    } finally {
+      watch.close();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "DirectoryWatch with files reports a file in a watched folder written or its mode set",
+  ignore: Deno.build.os !== "linux",
+  fn: () => {
+    const watch = DirectoryWatch.open({ files: true });
+    assert.ok(watch !== null, "no inotify on Linux");
+    const dir = Deno.makeTempDirSync({ prefix: "rialto-watch-" });
+    try {
+      Deno.mkdirSync(`${dir}/inner`);
+      Deno.writeTextFileSync(`${dir}/f`, "x");
+      watch.watch([dir]);
+      assert.equal(watch.changed(), false);
+      Deno.writeTextFileSync(`${dir}/f`, "y");
+      assert.equal(watch.changed(), true);
+      Deno.chmodSync(`${dir}/f`, 0o600);
+      assert.equal(watch.changed(), true);
+      Deno.writeTextFileSync(`${dir}/inner/g`, "deeper");
+      assert.equal(watch.changed(), false, "a file written deeper is not reported");
+      Deno.renameSync(`${dir}/f`, `${dir}/h`);
+      assert.equal(watch.changed(), true);
     } finally {
       watch.close();
       Deno.removeSync(dir, { recursive: true });

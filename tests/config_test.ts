@@ -358,12 +358,13 @@ Deno.test("the stat poll notices a change when file events are missed", async ()
   await withTempDir(async (dir) => {
     const path = join(dir, "rialto.yaml");
     await Deno.writeTextFile(path, "dataDir: /a\n");
-    // No file events at all: the poll alone must carry the change.
+    // No file events and no folder watch: the stat alone must carry the change.
     const watcher = await ConfigWatcher.open({
       path,
       debounceMs: 20,
       pollIntervalMs: 200,
       fileEvents: false,
+      folderWatch: false,
     });
     try {
       const applied = nextApplied(watcher, 1500);
@@ -374,6 +375,63 @@ Deno.test("the stat poll notices a change when file events are missed", async ()
       await watcher.close();
     }
   });
+});
+
+Deno.test({
+  name: "the poll stats the file only when its folders changed, links swapped on the way included",
+  // inotify is Linux's: elsewhere the poll stats the file each time (the test above).
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    await withTempDir(async (dir) => {
+      // A deploy's layout: conf/ -> releases/1, whose rialto.yaml is a Kubernetes-like
+      // link through ..data to a dated folder.
+      const release = (n: number, text: string) => {
+        Deno.mkdirSync(join(dir, `releases/${n}/..v1`), { recursive: true });
+        Deno.writeTextFileSync(join(dir, `releases/${n}/..v1/rialto.yaml`), text);
+        Deno.symlinkSync("..v1", join(dir, `releases/${n}/..data`));
+        Deno.symlinkSync("..data/rialto.yaml", join(dir, `releases/${n}/rialto.yaml`));
+      };
+      release(1, "dataDir: /a\n");
+      Deno.symlinkSync("releases/1", join(dir, "conf"));
+      const path = join(dir, "conf/rialto.yaml");
+      const watcher = await ConfigWatcher.open({
+        path,
+        debounceMs: 20,
+        pollIntervalMs: 50,
+        fileEvents: false,
+      });
+      try {
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(watcher.polledStats, 0, "nothing changed, yet the poll stat'ed the file");
+
+        let applied = nextApplied(watcher, 1500);
+        Deno.writeTextFileSync(join(dir, "releases/1/..v1/rialto.yaml"), "dataDir: /b\n");
+        assert.equal((await applied).dataDir, "/b", "written in place, behind two links");
+
+        applied = nextApplied(watcher, 1500);
+        Deno.mkdirSync(join(dir, "releases/1/..v2"));
+        Deno.writeTextFileSync(join(dir, "releases/1/..v2/rialto.yaml"), "dataDir: /c\n");
+        Deno.symlinkSync("..v2", join(dir, "releases/1/..data_tmp"));
+        Deno.renameSync(join(dir, "releases/1/..data_tmp"), join(dir, "releases/1/..data"));
+        assert.equal((await applied).dataDir, "/c", "..data swapped");
+        Deno.removeSync(join(dir, "releases/1/..v1"), { recursive: true });
+
+        applied = nextApplied(watcher, 1500);
+        release(2, "dataDir: /d\n");
+        Deno.symlinkSync("releases/2", join(dir, "conf.new"));
+        Deno.renameSync(join(dir, "conf.new"), join(dir, "conf"));
+        assert.equal((await applied).dataDir, "/d", "the folder link swapped");
+
+        // Settled again: the poll goes back to reading its watch alone.
+        await new Promise((r) => setTimeout(r, 200));
+        const stats = watcher.polledStats;
+        await new Promise((r) => setTimeout(r, 400));
+        assert.equal(watcher.polledStats, stats);
+      } finally {
+        await watcher.close();
+      }
+    });
+  },
 });
 
 Deno.test("a watcher will not start on an invalid file", async () => {
