@@ -32,7 +32,7 @@ const IN_ONLYDIR = 0x0100_0000;
 /** A folder's entries changing, or the folder itself going. */
 const ENTRIES_MASK = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
   IN_MOVE_SELF | IN_ONLYDIR;
-/** Also a file in the folder written (each write, and its close) or its mode, owner or times set. */
+/** Also a file in the folder written (each write, and its close), or its mode or times set. */
 const FILES_MASK = ENTRIES_MASK | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
 const EINTR = 4;
 const EAGAIN = 11;

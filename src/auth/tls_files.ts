@@ -4,16 +4,18 @@
  * (`grpc_js_tls.ts`) and the native transport's `node:tls` listener both publish what
  * `TlsFileReloader` hands them.
  *
- * The files are polled (a rename-into-place defeats file watches) and a changed set is
- * published only after checking it: certificate and key must match and the certificate
- * must be in its validity period. A half-written pair, or one whose key does not match,
- * would otherwise make every new handshake fail until the next read; `node:tls`'s
+ * The files are polled (a rename-into-place defeats file watches; `FileChanges` makes a
+ * look one read(2) while nothing moved in their folders) and a changed set is published
+ * only after checking it: certificate and key must match and the certificate must be in
+ * its validity period. A half-written pair, or one whose key does not match, would
+ * otherwise make every new handshake fail until the next read; `node:tls`'s
  * `createSecureContext` and `setSecureContext` on Deno 2.8.3 accept such a set silently.
  */
 import { Buffer } from "node:buffer";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { logger } from "../log.ts";
 import { loopTasks } from "../metrics/loop_tasks.ts";
+import { FileChanges, stampOf } from "../file_changes.ts";
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -35,14 +37,7 @@ export interface LoadedTlsFiles {
 
 type FileStamp = string;
 
-async function stampOf(files: TlsFiles): Promise<FileStamp> {
-  const parts: string[] = [];
-  for (const path of [files.certFile, files.keyFile, files.caFile]) {
-    const info = await Deno.stat(path);
-    parts.push(`${info.mtime?.getTime()}:${info.size}:${info.ino}`);
-  }
-  return parts.join("|");
-}
+const pathsOf = (files: TlsFiles) => [files.certFile, files.keyFile, files.caFile];
 
 /** Reads and checks one set of files; throws an Error saying what is wrong. */
 export async function loadTlsFiles(files: TlsFiles, nowMs = Date.now()): Promise<LoadedTlsFiles> {
@@ -102,6 +97,8 @@ export class TlsFileReloader {
   #current: LoadedTlsFiles;
   #stamp: FileStamp;
   #timer: ReturnType<typeof setInterval> | null = null;
+  /** While polling: whether the files may have changed, cheaply. */
+  #changes: FileChanges | null = null;
   #polling = false;
   #generation = 1;
   #lastError: Error | null = null;
@@ -118,7 +115,7 @@ export class TlsFileReloader {
     files: TlsFiles,
     options: CertificateReloadOptions = {},
   ): Promise<TlsFileReloader> {
-    const stamp = await stampOf(files);
+    const stamp = stampOf(pathsOf(files));
     const loaded = await loadTlsFiles(files);
     return new TlsFileReloader(files, loaded, stamp, options.pollIntervalMs ?? 5000);
   }
@@ -146,7 +143,9 @@ export class TlsFileReloader {
     let stamp: FileStamp;
     let loaded: LoadedTlsFiles;
     try {
-      stamp = await stampOf(this.files);
+      const changes = this.#changes;
+      if (changes !== null && !changes.differs()) return false;
+      stamp = changes?.looked ?? stampOf(pathsOf(this.files));
       if (stamp === this.#stamp) return false;
       loaded = await loadTlsFiles(this.files);
     } catch (e) {
@@ -159,6 +158,7 @@ export class TlsFileReloader {
       return false;
     }
     this.#stamp = stamp;
+    this.#changes?.accept(stamp);
     this.#lastError = null;
     const old = this.#current;
     if (
@@ -186,6 +186,7 @@ export class TlsFileReloader {
   subscribe(listener: TlsFilesListener): void {
     this.#listeners.add(listener);
     if (this.#timer !== null) return;
+    this.#changes = new FileChanges(pathsOf(this.files), { accepted: this.#stamp });
     this.#timer = setInterval(
       loopTasks.timed("tls-files", async () => {
         if (this.#polling) return;
@@ -206,6 +207,8 @@ export class TlsFileReloader {
     if (this.#listeners.size > 0 || this.#timer === null) return;
     clearInterval(this.#timer);
     this.#timer = null;
+    this.#changes?.close();
+    this.#changes = null;
   }
 
   /** Stops polling and forgets every listener; safe to call twice. */

@@ -3,16 +3,13 @@
  *
  * The watcher owns "the config currently applied". It notices changes through
  * Deno.watchFs on the file's directory (editors and `rialto admin` replace the file by
- * rename, which a watch on the file itself would lose) and, as a backstop, a check each
- * second. That check runs on the loop that serves reads: it stats the file only when an
- * inotify watch on its folder, and on the folder of the file a link at the path points to,
- * saw anything there since the last check (one read(2) when nothing did: 33 µs against
- * ~45-90 µs for a stat by path on a busy loop, measured in ffi/directory_watch.ts and
- * bench/2026-12-07-k-*); where no such watch can be had, it stats the file every time.
- * A candidate is parsed, given the flags, checked by the caller's validator and only
- * then published; anything that fails keeps the old config and is recorded in
- * `lastReload` for the admin port. Fields that cannot change live keep their running
- * value and are reported as requiring a restart.
+ * rename, which a watch on the file itself would lose) and, as a backstop, a look each
+ * second at the file's stamp, on the loop that serves reads: through `FileChanges`, one
+ * read(2) while nothing moved in the folders its path resolves through. A candidate is
+ * parsed, given the flags, checked by the caller's validator and only then published;
+ * anything that fails keeps the old config and is recorded in `lastReload` for the admin
+ * port. Fields that cannot change live keep their running value and are reported as
+ * requiring a restart.
  */
 import { getLogger } from "@logtape/logtape";
 import { basename, dirname, resolve } from "node:path";
@@ -23,9 +20,8 @@ import {
   RESTART_ONLY_FIELDS,
   type RialtoConfig,
 } from "./schema.ts";
-import { DirectoryWatch, fileStamp } from "../../ffi/mod.ts";
+import { FileChanges } from "../file_changes.ts";
 import { loopTasks } from "../metrics/loop_tasks.ts";
-import { resolvingFolders } from "./resolving_folders.ts";
 
 const logger = getLogger(["rialto", "config"]);
 
@@ -75,10 +71,7 @@ export interface ConfigWatcherOptions {
   readonly pollIntervalMs?: number;
   /** Use Deno.watchFs (default true); tests turn it off to prove the poll alone works. */
   readonly fileEvents?: boolean;
-  /**
-   * Let the poll stat the file only when an inotify watch on its folders saw a change
-   * (default true); tests turn it off to prove the stat alone works.
-   */
+  /** Let the poll stat the file only when its folders changed (`FileChanges`; default true). */
   readonly folderWatch?: boolean;
   /** Start from the defaults when the file does not exist (it may appear later). */
   readonly allowMissing?: boolean;
@@ -158,12 +151,7 @@ export class ConfigWatcher {
   #watchLoop: Promise<void> = Promise.resolve();
   #debounceTimer: ReturnType<typeof setTimeout> | undefined;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
-  #statKey = "";
-  /** The poll's watch on the file's folders; null where there is none. */
-  #folders: DirectoryWatch | null = null;
-  /** Whether the watch covers the folders the file's stamp was last taken in. */
-  #foldersTrusted = false;
-  #stats = 0;
+  #changes: FileChanges | null = null;
   #closed = false;
 
   private constructor(options: ConfigWatcherOptions, config: RialtoConfig, sha256: string) {
@@ -232,7 +220,7 @@ export class ConfigWatcher {
 
   /** How many times the poll has stat'ed the file (not at all while its folders are still). */
   get polledStats(): number {
-    return this.#stats;
+    return this.#changes?.looksThatStat ?? 0;
   }
 
   /** Re-reads the file now (reloads never overlap). Resolves to the attempt's record. */
@@ -248,7 +236,7 @@ export class ConfigWatcher {
     this.#closed = true;
     clearTimeout(this.#debounceTimer);
     clearInterval(this.#pollTimer);
-    this.#folders?.close();
+    this.#changes?.close();
     try {
       this.#fsWatcher?.close();
     } catch {
@@ -263,11 +251,8 @@ export class ConfigWatcher {
   }
 
   #start(): void {
-    if (this.#options.folderWatch !== false) {
-      this.#folders = DirectoryWatch.open({ files: true });
-      this.#watchFolders();
-    }
-    this.#statKey = this.#statNow();
+    const changes = new FileChanges([this.path], { folderWatch: this.#options.folderWatch });
+    this.#changes = changes;
     const dir = dirname(this.path);
     const name = basename(this.path);
     try {
@@ -289,51 +274,13 @@ export class ConfigWatcher {
       logger.warn("Cannot watch {dir}, relying on polling: {error}", { dir, error });
     }
     this.#pollTimer = setInterval(
-      loopTasks.timed("config-watch", () => this.#poll()),
+      loopTasks.timed("config-watch", () => {
+        if (!changes.differs()) return;
+        changes.accept(changes.looked);
+        this.#schedule();
+      }),
       this.#options.pollIntervalMs ?? 1000,
     );
-  }
-
-  /** The backstop: a change the file's stamp shows is scheduled for a reload. */
-  #poll(): void {
-    const folders = this.#folders;
-    if (folders !== null) {
-      if (this.#foldersTrusted && !folders.changed()) return;
-      // Something moved there (the link may point elsewhere now), or the watch fell short.
-      this.#watchFolders();
-    }
-    this.#stats++;
-    const key = this.#statNow();
-    if (key !== this.#statKey) {
-      this.#statKey = key;
-      this.#schedule();
-    }
-  }
-
-  /**
-   * Watches the folders the path resolves through (resolving_folders.ts): where a write, a
-   * rename over the file or a link swapped on the way shows. Trusted when all are watched:
-   * the stamp taken after this sees what came before the watch.
-   */
-  #watchFolders(): void {
-    const folders = this.#folders;
-    if (folders === null) return;
-    folders.changed();
-    this.#foldersTrusted = folders.watch(resolvingFolders(this.path)).unwatched.length === 0;
-  }
-
-  /**
-   * The file's stamp. Synchronous, through `fileStamp`: this runs every second on the loop
-   * that serves reads, where an async stat's dispatch held it 90-140 µs (measured); a
-   * config file is local, its stat waits on no disk.
-   */
-  #statNow(): string {
-    try {
-      const stamp = fileStamp(this.path);
-      return stamp === null ? "missing" : `${stamp.ino}:${stamp.size}:${stamp.mtimeMs}`;
-    } catch {
-      return "missing";
-    }
   }
 
   #schedule(): void {
@@ -376,7 +323,7 @@ export class ConfigWatcher {
 
   async #reloadOnce(): Promise<LastReload | null> {
     if (this.#closed) return this.#lastReload;
-    this.#statKey = this.#statNow();
+    this.#changes?.accept(this.#changes.stamp());
     let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(this.path);
