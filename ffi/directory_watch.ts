@@ -7,9 +7,11 @@
  * bench store's two folders p50 91-103 µs, p90 121-139 µs).
  *
  * What inotify reports is what a listing of these folders reads: a folder's own entries
- * (not what changes inside them), and the folder itself deleted or moved; opened with
- * `{ files: true }`, also a file in a watched folder written or its attributes changed
- * (the config file's check). Where inotify is not to be had (not Linux, no glibc, the
+ * (not what changes inside them), and the folder itself deleted or moved. Opened with
+ * `{ files: true }` (the config and TLS files' check), also a file in a watched folder
+ * written or its attributes changed, and a path may name a file: its own writes,
+ * attribute changes, deletion or move are reported, by whatever path they were made (a
+ * file bind-mounted into a container is written through another folder). Where inotify is not to be had (not Linux, no glibc, the
  * watch limit reached), `open` is null or `watch` says so, and the caller looks by other
  * means.
  */
@@ -32,8 +34,11 @@ const IN_ONLYDIR = 0x0100_0000;
 /** A folder's entries changing, or the folder itself going. */
 const ENTRIES_MASK = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
   IN_MOVE_SELF | IN_ONLYDIR;
-/** Also a file in the folder written (each write, and its close), or its mode or times set. */
-const FILES_MASK = ENTRIES_MASK | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
+/**
+ * Also a file in the folder written (each write, and its close), or its mode or times set;
+ * and a file may be watched itself (no IN_ONLYDIR).
+ */
+const FILES_MASK = (ENTRIES_MASK & ~IN_ONLYDIR) | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
 const EINTR = 4;
 const EAGAIN = 11;
 const ENOENT = 2;
@@ -47,7 +52,10 @@ const encoder = new TextEncoder();
 
 /** How `DirectoryWatch.watch` left things. */
 export interface WatchOutcome {
-  /** Paths not watched: absent, or refused (not a folder, the watch limit, no access). */
+  /**
+   * Paths not watched: absent, or refused (not a folder without `files`, the watch limit,
+   * no access).
+   */
   readonly unwatched: string[];
   /**
    * Whether a watch was made or moved to another folder at a path: what changed in that
@@ -60,7 +68,7 @@ export interface WatchOutcome {
 export class DirectoryWatch {
   /**
    * A watch on nothing yet, or null where inotify is not to be had. With `files`, the files
-   * in a watched folder changing count too, not only its entries.
+   * in a watched folder changing count too, not only its entries, and files may be watched.
    */
   static open(options: { readonly files?: boolean } = {}): DirectoryWatch | null {
     const c = glibc();

@@ -75,7 +75,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "DirectoryWatch with files reports a file in a watched folder written or its mode set",
+  name: "DirectoryWatch with files reports a file written or its mode set, in its folder or itself",
   ignore: Deno.build.os !== "linux",
   fn: () => {
     const watch = DirectoryWatch.open({ files: true });
@@ -93,6 +93,16 @@ Deno.test({
       Deno.writeTextFileSync(`${dir}/inner/g`, "deeper");
       assert.equal(watch.changed(), false, "a file written deeper is not reported");
       Deno.renameSync(`${dir}/f`, `${dir}/h`);
+      assert.equal(watch.changed(), true);
+
+      // A file watched itself: written in place through a link in an unwatched folder (as
+      // a file bind-mounted into a container is), which its folder's watch does not see.
+      Deno.linkSync(`${dir}/h`, `${dir}/inner/h`);
+      assert.equal(watch.changed(), false);
+      Deno.writeTextFileSync(`${dir}/inner/h`, "through the other path");
+      assert.equal(watch.changed(), false, "the folder's watch alone sees nothing");
+      assert.deepEqual(watch.watch([dir, `${dir}/h`]), { unwatched: [], added: true });
+      Deno.writeTextFileSync(`${dir}/inner/h`, "again");
       assert.equal(watch.changed(), true);
     } finally {
       watch.close();

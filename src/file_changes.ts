@@ -3,8 +3,9 @@
  * timer on the event loop that serves reads. A file's stamp (inode, size, modification
  * time) is what tells; taking it is a stat(2) by path for each file. An inotify watch on
  * the folders each path resolves through (each link's folder, then the file's:
- * resolving_folders.ts) says when a stamp can not have moved: a look that finds the
- * watch still is one read(2), whatever the number of files (33 µs against ~45-90 µs a stat
+ * resolving_folders.ts), and on each file itself (written in place through another path:
+ * a file bind-mounted into a container), says when a stamp can not have moved: a look that
+ * finds the watch still is one read(2), whatever the number of files (33 µs against ~45-90 µs a stat
  * by path on a busy loop: ffi/directory_watch.ts; the config watch went from 91-93 µs a
  * run to 36 µs, bench/2026-12-07-m-*). Where no such watch can be had (not Linux, no
  * glibc, a folder missing or refused), every look takes the stamps.
@@ -93,13 +94,25 @@ export class FileChanges {
     this.#looked = stamp;
   }
 
-  /** Trusted when every folder is watched: stamps taken after this see what came before. */
+  /**
+   * Watches the folders and the files there are. Trusted when all are watched: stamps
+   * taken after this see what came before. A file not there is not watched: its making
+   * is an entry in a watched folder.
+   */
   #rewatch(): void {
     const watch = this.#watch;
     if (watch === null) return;
     watch.changed();
-    const folders = new Set(this.#paths.flatMap(resolvingFolders));
-    this.#trusted = watch.watch([...folders]).unwatched.length === 0;
+    const wanted = new Set<string>();
+    for (const path of this.#paths) {
+      for (const folder of resolvingFolders(path)) wanted.add(folder);
+      try {
+        wanted.add(Deno.realPathSync(path));
+      } catch {
+        // Absent (or not to be looked into): its folder's watch tells when that changes.
+      }
+    }
+    this.#trusted = watch.watch([...wanted]).unwatched.length === 0;
   }
 
   /** Lets the watch go; later looks take the stamps each time. Safe to call twice. */

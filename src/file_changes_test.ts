@@ -65,3 +65,22 @@ Deno.test("FileChanges reports a change made before it began, against the stamps
     }
   });
 });
+
+Deno.test("FileChanges tells a file written in place through another path (a bind mount)", () => {
+  withFolder((dir) => {
+    Deno.mkdirSync(join(dir, "host"));
+    Deno.mkdirSync(join(dir, "container"));
+    const host = join(dir, "host/rialto.yaml");
+    const mounted = join(dir, "container/rialto.yaml");
+    Deno.writeTextFileSync(host, "1");
+    Deno.linkSync(host, mounted); // One inode, two folders: what a file bind mount shows.
+    const changes = new FileChanges([mounted]);
+    try {
+      assert.equal(changes.differs(), false);
+      Deno.writeTextFileSync(host, "written on the host");
+      assert.equal(changes.differs(), true);
+    } finally {
+      changes.close();
+    }
+  });
+});
