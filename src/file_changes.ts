@@ -4,11 +4,11 @@
  * time) is what tells; taking it is a stat(2) by path for each file. An inotify watch on
  * the folders each path resolves through (each link's folder, then the file's:
  * resolving_folders.ts), and on each file itself (written in place through another path:
- * a file bind-mounted into a container), says when a stamp can not have moved: a look that
- * finds the watch still is one read(2), whatever the number of files (33 µs against ~45-90 µs a stat
- * by path on a busy loop: ffi/directory_watch.ts; the config watch went from 91-93 µs a
- * run to 36 µs, bench/2026-12-07-m-*). Where no such watch can be had (not Linux, no
- * glibc, a folder missing or refused), every look takes the stamps.
+ * a file bind-mounted into a container), says when a stamp can not have moved. A look
+ * that finds the watch still is one read(2), whatever the number of files: 33 µs against
+ * ~45-90 µs for a stat by path on a busy loop (ffi/directory_watch.ts); the config watch
+ * went from 91-93 µs a run to 36-39 µs (bench/2026-12-07-m-*). Where no such watch can be
+ * had (not Linux, no glibc, a folder missing or refused), every look takes the stamps.
  */
 import { resolve } from "node:path";
 import { DirectoryWatch, fileStamp } from "../ffi/mod.ts";
@@ -39,7 +39,7 @@ export function stampOf(paths: readonly string[]): string {
 export class FileChanges {
   readonly #paths: readonly string[];
   #watch: DirectoryWatch | null;
-  /** Whether the watch covers every folder the paths resolved through at the last look. */
+  /** Whether the watch covers every folder the paths resolved through, and the files. */
   #trusted = false;
   /** The stamps last accepted (a reload read the files as they were then). */
   #accepted: string;
@@ -72,8 +72,8 @@ export class FileChanges {
 
   /**
    * Whether the files' stamps differ from the accepted ones. Takes them only when the watch
-   * saw something in its folders, can not be trusted, or the last look found them
-   * different and nothing was accepted since.
+   * saw something in its folders or files, can not be trusted, or the last look found
+   * them different and nothing was accepted since.
    */
   differs(): boolean {
     const watch = this.#watch;

@@ -20,6 +20,17 @@ Deno.test("resolvingFolders names each link's folder on the way, then the file's
       join(dir, "releases/7"), // rialto.yaml, then ..data, relative links
       join(dir, "releases/7/..v1"), // the file itself
     ]);
+    // `..` after a link leaves its target (releases/7), as the kernel resolves it.
+    Deno.symlinkSync("releases/7/..v1", join(dir, "v1"));
+    assert.deepEqual(resolvingFolders(`${dir}/v1/../rialto.yaml`), [
+      dir,
+      join(dir, "releases/7"),
+      join(dir, "releases/7/..v1"),
+    ]);
+    assert.equal(
+      Deno.realPathSync(`${dir}/v1/../rialto.yaml`),
+      join(dir, "releases/7/..v1/rialto.yaml"),
+    );
     Deno.symlinkSync("loop", join(dir, "loop"));
     assert.deepEqual(resolvingFolders(join(dir, "loop")), [dir]);
   } finally {
