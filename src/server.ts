@@ -19,7 +19,8 @@ import { parseResourceName } from "./storage/layout.ts";
 import { logger } from "./log.ts";
 import { createMutualTlsCredentials, type MutualTls } from "./auth/mod.ts";
 import { ReadMetrics, RuntimeMetrics } from "./metrics/mod.ts";
-import { renderPartitionMetrics } from "./metrics/partitions.ts";
+import { partitionPieces, type VersionPartitions } from "./metrics/partitions.ts";
+import { runInSlices } from "./metrics/sliced.ts";
 import { renderAcceptFailures } from "./metrics/transport.ts";
 import { renderWorkerMetrics, workerCount, WorkerPool } from "./workers/mod.ts";
 import { versionOverrides } from "./storage/overrides.ts";
@@ -185,26 +186,36 @@ export async function startServer(
   const metrics = new ReadMetrics({ runtime });
   const workers = workersFor(config);
   let pool: WorkerPool | undefined;
-  const partitionMetrics = () =>
-    renderPartitionMetrics(
-      registry.versions().map((v) => ({
-        store: v.store,
-        version: v.version,
-        partitions: v.partitionReports(),
-      })),
-    );
-  /** This isolate's metrics, or with workers, theirs added up; then the partitions'. */
-  const renderMetrics = async (): Promise<string> => {
-    if (pool === undefined) {
-      return metrics.render() + renderAcceptFailures(transport?.acceptFailures ?? 0) +
-        partitionMetrics();
+  /** Each version's partition reports, made as the metrics reach it. */
+  function* versionPartitions(): Generator<VersionPartitions> {
+    for (const v of registry.versions()) {
+      yield { store: v.store, version: v.version, partitions: v.partitionReports() };
     }
-    const snapshots = await pool.snapshots();
-    const merged = new ReadMetrics({ runtime });
-    for (const snapshot of snapshots) merged.merge(snapshot.metrics);
-    const acceptFailures = snapshots.reduce((sum, w) => sum + w.acceptFailures, 0);
-    return merged.render() + renderWorkerMetrics(snapshots) +
-      renderAcceptFailures(acceptFailures) + partitionMetrics();
+  }
+  /**
+   * This isolate's metrics, or with workers, theirs added up; then the partitions'. Made a
+   * slice at a time (metrics/sliced.ts): without workers, this isolate serves the reads.
+   */
+  const renderMetrics = async (): Promise<string> => {
+    let read = metrics;
+    let middle = renderAcceptFailures(transport?.acceptFailures ?? 0);
+    if (pool !== undefined) {
+      const snapshots = await pool.snapshots();
+      read = new ReadMetrics({ runtime });
+      for (const snapshot of snapshots) read.merge(snapshot.metrics);
+      const acceptFailures = snapshots.reduce((sum, w) => sum + w.acceptFailures, 0);
+      middle = renderWorkerMetrics(snapshots) + renderAcceptFailures(acceptFailures);
+    }
+    const lines: string[] = [];
+    const partitions: string[] = [];
+    await runInSlices(
+      (function* () {
+        yield* read.pieces(lines);
+        yield* partitionPieces(versionPartitions(), partitions);
+      })(),
+      "metrics-render",
+    );
+    return `${lines.join("\n")}\n${middle}${partitions.join("\n")}\n`;
   };
   /** Per worker: its index and the calls it was given (null without workers). */
   const workerStatus = async () =>

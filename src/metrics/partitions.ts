@@ -16,12 +16,18 @@ export interface VersionPartitions {
 const STALENESS = "rialto_partition_staleness_seconds";
 const SERVED = "rialto_partition_served";
 
-/** The partition gauges in Prometheus text format, ending in a newline. */
-export function renderPartitionMetrics(versions: readonly VersionPartitions[]): string {
-  const out = [
+/**
+ * The partition gauges in Prometheus text format, appended to `out` as lines a version at
+ * a time (sliced.ts): `versions` may make each one's reports as it is reached.
+ */
+export function* partitionPieces(
+  versions: Iterable<VersionPartitions>,
+  out: string[],
+): Generator<void> {
+  out.push(
     `# HELP ${STALENESS} How old a partition's data may be: now minus its last checkpoint (PartitionState)`,
     `# TYPE ${STALENESS} gauge`,
-  ];
+  );
   const served: string[] = [
     `# HELP ${SERVED} 1 when a partition's reads are answered; its state says why when not`,
     `# TYPE ${SERVED} gauge`,
@@ -34,7 +40,7 @@ export function renderPartitionMetrics(versions: readonly VersionPartitions[]): 
       if (p.stalenessMs !== null) out.push(`${STALENESS}{${labels}} ${p.stalenessMs / 1000}`);
       served.push(`${SERVED}{${labels},state="${p.state}"} ${p.state === "serving" ? 1 : 0}`);
     }
+    yield;
   }
-  out.push(...served, "");
-  return out.join("\n");
+  for (const line of served) out.push(line);
 }

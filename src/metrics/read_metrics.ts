@@ -15,6 +15,7 @@
  * arithmetic. Not thread-safe across isolates: each worker isolate keeps its own, and
  * the main isolate adds up their `snapshot()`s with `merge()` before rendering.
  */
+import { runAll } from "./sliced.ts";
 import {
   Buckets,
   Counter,
@@ -329,6 +330,16 @@ export class ReadMetrics {
   /** Prometheus text exposition format 0.0.4 (content type `text/plain; version=0.0.4`). */
   render(): string {
     const out: string[] = [];
+    runAll(this.pieces(out));
+    out.push("");
+    return out.join("\n");
+  }
+
+  /**
+   * `render`'s lines appended to `out` a piece at a time (a counter family, a histogram):
+   * the serving loop renders them a slice at a time (sliced.ts).
+   */
+  *pieces(out: string[]): Generator<void> {
     const stores = [...this.#stores.values()].sort((a, b) =>
       a.storeName < b.storeName ? -1 : a.storeName > b.storeName ? 1 : 0
     );
@@ -343,6 +354,7 @@ export class ReadMetrics {
           out.push(`${family.name}{store="${escapeLabel(store.storeName)}"} ${value}`);
         }
         out.push(`${family.name}{store="${TOTAL}"} ${total}`);
+        yield;
       } else if (family.histogram) {
         out.push(`# TYPE ${family.name} histogram`);
         let buckets: Buckets | null = null;
@@ -359,6 +371,7 @@ export class ReadMetrics {
             h.buckets,
             h.data,
           );
+          yield;
         }
         if (buckets === null || total === null) {
           // No store yet: still show the family with zero totals.
@@ -367,11 +380,10 @@ export class ReadMetrics {
           total = empty.data;
         }
         renderHistogram(out, family.name, `store="${TOTAL}"`, buckets, total);
+        yield;
       }
     }
-    if (this.#runtime !== null) this.#runtime.renderInto(out);
-    out.push("");
-    return out.join("\n");
+    if (this.#runtime !== null) yield* this.#runtime.pieces(out);
   }
 }
 

@@ -274,25 +274,30 @@ export class RuntimeMetrics {
     this.#threadUsage = null;
   }
 
-  renderInto(out: string[]): void {
+  /** The runtime's series appended to `out`, a histogram at a time (sliced.ts). */
+  *pieces(out: string[]): Generator<void> {
     const eld = "rialto_event_loop_delay_seconds";
     out.push(`# HELP ${eld} How late a ${this.#resolutionMs} ms timer fired: event-loop delay.`);
     out.push(`# TYPE ${eld} histogram`);
     renderHistogram(out, eld, "", latencyBuckets, this.eventLoopDelay.data);
+    yield;
 
     const gc = "rialto_gc_pause_seconds";
     out.push(`# HELP ${gc} Garbage-collection pauses by V8 GC type (node:v8 GCProfiler).`);
     out.push(`# TYPE ${gc} histogram`);
     for (const [type, h] of [...this.#gcPauses].sort(([a], [b]) => a < b ? -1 : 1)) {
       renderHistogram(out, gc, `type="${type}"`, latencyBuckets, h.data);
+      yield;
     }
 
     renderStalls(out, "rialto_event_loop_stalls_total", [["", this.stalls]]);
+    yield;
     const task = "rialto_loop_task_seconds";
     out.push(`# HELP ${task} How long each of Rialto's periodic tasks held the event loop.`);
     out.push(`# TYPE ${task} histogram`);
     for (const [name, h] of [...loopTasks.durations()].sort(([a], [b]) => a < b ? -1 : 1)) {
       renderHistogram(out, task, `task="${name}"`, latencyBuckets, h.data);
+      yield;
     }
 
     const memory = Deno.memoryUsage();

@@ -1,3 +1,4 @@
+import { runAll } from "./sliced.ts";
 import assert from "node:assert/strict";
 import { loopTasks } from "./loop_tasks.ts";
 import { ThreadUsage } from "../../ffi/mod.ts";
@@ -26,7 +27,7 @@ Deno.test("event-loop stalls are counted by cause: one of Rialto's tasks, or oth
     );
     assert.ok((runtime.stalls.get("other") ?? 0) >= 1, JSON.stringify([...runtime.stalls]));
     const out: string[] = [];
-    runtime.renderInto(out);
+    runAll(runtime.pieces(out));
     const text = out.join("\n");
     assert.match(text, /rialto_event_loop_stalls_total\{cause="task:test-busy-task"\} [1-9]/);
     assert.match(text, /rialto_loop_task_seconds_count\{task="test-busy-task"\} 1/);
