@@ -22,6 +22,7 @@ import {
   Xid,
   ZooKeeperError,
 } from "./jute.ts";
+import { loopTasks } from "../../metrics/loop_tasks.ts";
 
 export type ZooKeeperState = "connecting" | "connected" | "closed";
 
@@ -304,15 +305,19 @@ export class ZooKeeperClient {
     const stopped = Promise.withResolvers<null>();
     const stop = () => stopped.resolve(null);
     signal.addEventListener("abort", stop, { once: true });
-    const pinger = setInterval(() => {
-      if (Date.now() - lastHeard > (this.#negotiatedTimeoutMs * 2) / 3) {
-        // No reply to two pings: the server is gone even if TCP has not noticed.
-        stop();
-        shutdown(conn);
-        return;
-      }
-      this.#send(new Writer().int(Xid.ping).int(OpCode.ping).packet()).catch(() => {});
-    }, pingEvery);
+    // Timed as a loop task: without worker isolates this loop serves the reads.
+    const pinger = setInterval(
+      loopTasks.timed("zookeeper-ping", () => {
+        if (Date.now() - lastHeard > (this.#negotiatedTimeoutMs * 2) / 3) {
+          // No reply to two pings: the server is gone even if TCP has not noticed.
+          stop();
+          shutdown(conn);
+          return;
+        }
+        this.#send(new Writer().int(Xid.ping).int(OpCode.ping).packet()).catch(() => {});
+      }),
+      pingEvery,
+    );
     try {
       while (!signal.aborted) {
         const payload = await Promise.race([reader.next(), stopped.promise]);
