@@ -374,6 +374,7 @@ export class SocketConn implements ByteConn, Pollable, TurnWaiter {
       if (n > 0) {
         if (n < buffer.length) this.#readable = false;
         this.#readTurn = this.#poller.turns;
+        this.#poller.noteRead();
         return n;
       }
       if (n === 0) return buffer.length === 0 ? 0 : null;

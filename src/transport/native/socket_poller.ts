@@ -9,19 +9,11 @@
  *   (its file descriptor is in this epoll set: the runtime's sockets and other threads'
  *   wake-ups, such as worker messages and the thread pool's results, land there; its
  *   timers do not),
+ * - before blocking, so that promises and callbacks the last reads started run first,
  * - at least every `IDLE_TURN_MS` while nothing comes (epoll_wait's timeout), and every
  *   `BUSY_TURN_MS` while reads keep the thread busy: as late as a timer can fire. Busy, it
  *   is shorter than the stall probe's threshold (metrics/runtime.ts), so that the probe
  *   still sees what holds the thread, not the poller's schedule.
- *
- * Between turns the thread runs inside one (an immediate): after each batch of events it
- * drains the promise callbacks the reads started (V8's microtask checkpoint, as Deno runs
- * it between its own callbacks), then waits in epoll_wait again. A turn before each wait
- * instead cost 4.4 µs of CPU a call at 20k single gets/s, one call a wake-up (43.7 and 45.3
- * µs a call against 39.3 and 41.1, by hand, alternated). What reads start that is not a
- * promise (a timer, an immediate, a nextTick, an op of Deno's whose end does not wake its
- * epoll) waits for the next turn: at most `BUSY_TURN_MS` while calls come, `IDLE_TURN_MS`
- * when none do. Without the checkpoint (`runMicrotasks`), `SocketPoller.start()` is null.
  *
  * A connection's loop reads again as soon as it has handled what it read, in promise
  * callbacks, which run before any turn: a client that keeps its socket full would hold the
@@ -61,19 +53,6 @@ import { logger } from "../../log.ts";
 
 const log = logger("transport");
 
-/**
- * V8's microtask checkpoint, as Deno's own event loop runs it between callbacks (its core's
- * `runMicrotasks`, reached through `Deno[Deno.internal]`: internal, checked on Deno 2.8.3);
- * null where it is not to be had.
- */
-const runMicrotasks: (() => void) | null = (() => {
-  const internal = (Deno as unknown as Record<symbol, unknown>)[
-    (Deno as unknown as { internal: symbol }).internal
-  ] as { core?: { runMicrotasks?: unknown } } | undefined;
-  const run = internal?.core?.runMicrotasks;
-  return typeof run === "function" ? run as () => void : null;
-})();
-
 /** The longest the thread blocks in epoll_wait before the runtime gets a turn (ms). */
 export const IDLE_TURN_MS = 1;
 /** The longest reads keep the runtime from its turn (ms). */
@@ -105,11 +84,8 @@ export class SocketPoller {
     } catch (error) {
       log.warn("The runtime's epoll could not be looked up: {error}", { error });
     }
-    if (calls === null || runtimeEpoll < 0 || runMicrotasks === null) {
-      log.info(
-        "Plaintext gRPC listens through Deno: no glibc, or the runtime's epoll or microtask " +
-          "checkpoint not found",
-      );
+    if (calls === null || runtimeEpoll < 0) {
+      log.info("Plaintext gRPC listens through Deno: no glibc, or the runtime's epoll not found");
       SocketPoller.#current = null;
       return null;
     }
@@ -128,8 +104,8 @@ export class SocketPoller {
   #running = false;
   #lastTurn = 0;
   #turns = 0;
-  /** Events taken but not handed over yet: the runtime's turn came first. */
-  #pending = 0;
+  /** Reads that found data since the last turn: the turn their work started comes first. */
+  #readsSinceTurn = 0;
   /** Sockets waiting for the next turn to read. */
   #afterTurn: TurnWaiter[] = [];
 
@@ -152,7 +128,7 @@ export class SocketPoller {
       // Not at once: events already waiting (a connection queued as a listener was bound)
       // would reach `owner` before its caller had finished setting it up.
       this.#running = true;
-      setImmediate(this.#drive);
+      queueMicrotask(() => void this.#run());
     }
   }
 
@@ -164,6 +140,11 @@ export class SocketPoller {
   /** Runtime turns so far: a socket that read in this one may have to wait for the next. */
   get turns(): number {
     return this.#turns;
+  }
+
+  /** A read found data: the runtime gets a turn before the poller blocks. */
+  noteRead(): void {
+    this.#readsSinceTurn++;
   }
 
   /** Whether the runtime's turn is due: reads have kept it waiting BUSY_TURN_MS. */
@@ -190,59 +171,49 @@ export class SocketPoller {
     }
   }
 
-  /**
-   * The runtime's turn has come (an immediate): the sockets that waited for it read, then
-   * the thread waits for events and hands them over, draining what they start, until a
-   * turn is due again.
-   */
-  readonly #drive = (): void => {
-    this.#turnTaken();
+  async #run(): Promise<void> {
     const calls = this.calls;
-    while (this.#owners.size > 0) {
-      let n = this.#pending;
-      this.#pending = 0;
-      if (n === 0) {
-        // Sockets waiting for the turn: only a look at the others before it.
-        const timeout = this.#afterTurn.length > 0 ? 0 : IDLE_TURN_MS;
-        n = calls.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, timeout);
-        if (n === 0) break; // Nothing for a while, or the waiters' turn.
-        if (n < 0) {
-          const code = errno();
-          if (code !== EINTR) log.error("epoll_wait failed: errno {code}", { code });
-          break;
-        }
-        // The runtime first when both have something: a worker message (a version
-        // installed) posted before a read arrived is handled before that read.
-        if (this.#runtimeWoke(n)) {
-          this.#pending = n;
-          break;
-        }
-      }
-      this.#dispatch(n);
-      runMicrotasks!();
-      if (this.turnDue()) break;
-    }
-    if (this.#owners.size === 0) {
-      this.#running = false;
-      return;
-    }
-    setImmediate(this.#drive);
-  };
-
-  /** The turn's count and time; the sockets that waited for it read, and what they start runs. */
-  #turnTaken(): void {
+    // Whether the runtime had its turn since the last events were handled.
+    let turned = false;
     this.#lastTurn = performance.now();
-    this.#turns++;
-    const waiters = this.#afterTurn;
-    this.#afterTurn = [];
-    for (const waiter of waiters) {
-      try {
-        waiter.afterTurn();
-      } catch (error) {
-        log.error("Socket read after the runtime's turn failed: {error}", { error });
+    while (this.#owners.size > 0) {
+      let n = calls.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, 0);
+      if (n === 0) {
+        // Nothing ready: the runtime's turn first (what the last events and reads started,
+        // the sockets waiting for it), then block.
+        if (!turned || this.#readsSinceTurn > 0 || this.#afterTurn.length > 0) {
+          turned = true;
+          await this.#runtimeTurn();
+          // Sockets that read in the turn want another first. Else the wait below returns at
+          // once with whatever came meanwhile: no call to look first (one syscall a lone call).
+          if (this.#readsSinceTurn > 0 || this.#afterTurn.length > 0) continue;
+        }
+        n = calls.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, IDLE_TURN_MS);
+        if (n === 0) {
+          await this.#runtimeTurn();
+          continue;
+        }
+      }
+      if (n < 0) {
+        const code = errno();
+        if (code !== EINTR) log.error("epoll_wait failed: errno {code}", { code });
+        await this.#runtimeTurn();
+        continue;
+      }
+      turned = false;
+      // The runtime first when both have something: a worker message (a version installed)
+      // posted before a read arrived is handled before that read.
+      if (this.#runtimeWoke(n)) await this.#runtimeTurn();
+      this.#dispatch(n);
+      if (performance.now() - this.#lastTurn >= BUSY_TURN_MS) {
+        turned = true;
+        await this.#runtimeTurn();
+      } else {
+        // The reads' promise callbacks run before the next wait.
+        await undefined;
       }
     }
-    runMicrotasks!();
+    this.#running = false;
   }
 
   /** Whether the runtime's epoll is among the `n` events. */
@@ -268,6 +239,27 @@ export class SocketPoller {
         log.error("Socket event handling failed: {error}", { error });
       }
     }
+  }
+
+  /** The runtime's turn; then the sockets that waited for it read. */
+  #runtimeTurn(): Promise<void> {
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.#lastTurn = performance.now();
+        this.#turns++;
+        this.#readsSinceTurn = 0;
+        const waiters = this.#afterTurn;
+        this.#afterTurn = [];
+        for (const waiter of waiters) {
+          try {
+            waiter.afterTurn();
+          } catch (error) {
+            log.error("Socket read after the runtime's turn failed: {error}", { error });
+          }
+        }
+        resolve();
+      })
+    );
   }
 }
 
