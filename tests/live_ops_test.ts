@@ -198,11 +198,13 @@ Deno.test("the admin CLI disables and enables a store and switches discovery mod
       "# Operators keep notes here.\ndiscovery:\n  mode: store   # one resource per store\n",
     );
     const config = () => live.watcher.config;
+    // Each store's announcement is written on its own: wait for both.
     await waitFor(
       "store announcements",
-      async () => (await resolve(config(), "people")).length === 1,
+      async () =>
+        (await resolve(config(), "people")).length === 1 &&
+        (await resolve(config(), "places")).length === 1,
     );
-    assert.equal((await resolve(config(), "places")).length, 1);
 
     const disabled = await rialto("admin", "disable-store", "people", "--config", live.configPath);
     assert.equal(disabled.code, 0, disabled.stderr);
