@@ -39,6 +39,18 @@ const ENTRIES_MASK = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DE
  * and a file may be watched itself (no IN_ONLYDIR).
  */
 const FILES_MASK = (ENTRIES_MASK & ~IN_ONLYDIR) | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
+/** Events that say a file was written or had its attributes set, and nothing more. */
+const WRITES_MASK = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
+
+/** What `DirectoryWatch.changes` saw, in growing order. */
+export const Change = {
+  NONE: 0,
+  /** Files were written or had their attributes set: no entry moved. */
+  WRITTEN: 1,
+  /** Entries were added, removed or renamed, or a watched folder went, or events were lost. */
+  ENTRIES: 2,
+} as const;
+export type ChangeCode = typeof Change[keyof typeof Change];
 const EINTR = 4;
 const EAGAIN = 11;
 const ENOENT = 2;
@@ -134,36 +146,48 @@ export class DirectoryWatch {
    * queued.
    */
   changed(): boolean {
+    return this.changes() !== Change.NONE;
+  }
+
+  /**
+   * What happened since the last call, as `changed` counts it: `Change.WRITTEN` when files
+   * were only written or had their attributes set (with `files`), `Change.ENTRIES` when
+   * anything else came (an entry, a watched folder itself, a lost event), else
+   * `Change.NONE`. Drains what is queued.
+   */
+  changes(): ChangeCode {
     if (this.#fd < 0) throw new Error("DirectoryWatch is closed");
-    let changed = false;
+    let changes: ChangeCode = Change.NONE;
     for (;;) {
       const n = this.#calls.read(this.#fd, this.#events, EVENT_BUFFER_SIZE);
       if (n > 0) {
-        changed = this.#anyChange(n) || changed;
+        changes = Math.max(changes, this.#changesIn(n)) as ChangeCode;
         continue;
       }
-      if (n === 0) return changed;
+      if (n === 0) return changes;
       const code = errno();
       if (code === EINTR) continue;
-      // EAGAIN: nothing more queued. Any other failure: unsure, so changed.
-      return changed || code !== EAGAIN;
+      // EAGAIN: nothing more queued. Any other failure: unsure, so entries.
+      return code === EAGAIN ? changes : Change.ENTRIES;
     }
   }
 
   /**
-   * Whether the `n` bytes of events read say something changed. The one event that does
-   * not: a watch this object removed itself, acknowledged (IN_IGNORED for a descriptor no
-   * longer watched). A folder deleted or moved reported its own event before that.
+   * What the `n` bytes of events read say changed. The one event that says nothing: a
+   * watch this object removed itself, acknowledged (IN_IGNORED for a descriptor no longer
+   * watched). A folder deleted or moved reported its own event before that.
    */
-  #anyChange(n: number): boolean {
+  #changesIn(n: number): ChangeCode {
     const view = this.#eventView;
+    let changes: ChangeCode = Change.NONE;
     for (let at = 0; at + EVENT_HEADER_BYTES <= n;) {
       const wd = view.getInt32(at, true);
       const mask = view.getUint32(at + 4, true);
-      if (mask !== IN_IGNORED || this.#watching(wd)) return true;
+      if ((mask & ~WRITES_MASK) === 0) changes = Change.WRITTEN;
+      else if (mask !== IN_IGNORED || this.#watching(wd)) return Change.ENTRIES;
       at += EVENT_HEADER_BYTES + view.getUint32(at + 12, true);
     }
-    return false;
+    return changes;
   }
 
   #watching(wd: number): boolean {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DirectoryWatch } from "./directory_watch.ts";
+import { Change, DirectoryWatch } from "./directory_watch.ts";
 
 Deno.test({
   name: "DirectoryWatch reports a watched folder's entries changing, and nothing deeper",
@@ -85,11 +85,13 @@ Deno.test({
       Deno.mkdirSync(`${dir}/inner`);
       Deno.writeTextFileSync(`${dir}/f`, "x");
       watch.watch([dir]);
-      assert.equal(watch.changed(), false);
+      assert.equal(watch.changes(), Change.NONE);
       Deno.writeTextFileSync(`${dir}/f`, "y");
-      assert.equal(watch.changed(), true);
+      assert.equal(watch.changes(), Change.WRITTEN);
       Deno.chmodSync(`${dir}/f`, 0o600);
-      assert.equal(watch.changed(), true);
+      assert.equal(watch.changes(), Change.WRITTEN);
+      Deno.writeTextFileSync(`${dir}/g`, "new");
+      assert.equal(watch.changes(), Change.ENTRIES, "a file made is an entry, written or not");
       Deno.writeTextFileSync(`${dir}/inner/g`, "deeper");
       assert.equal(watch.changed(), false, "a file written deeper is not reported");
       Deno.renameSync(`${dir}/f`, `${dir}/h`);

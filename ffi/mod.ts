@@ -13,7 +13,7 @@
 
 export { loadRocksDB, type LoadRocksDBOptions } from "./_native.ts";
 export { BlockCache } from "./block_cache.ts";
-export { DirectoryWatch, type WatchOutcome } from "./directory_watch.ts";
+export { Change, type ChangeCode, DirectoryWatch, type WatchOutcome } from "./directory_watch.ts";
 export { type FileStamp, fileStamp } from "./file_stamp.ts";
 export { LibraryNotFoundError } from "./library.ts";
 export { trimNativeHeap } from "./native_heap.ts";

@@ -11,7 +11,7 @@
  * had (not Linux, no glibc, a folder missing or refused), every look takes the stamps.
  */
 import { resolve } from "node:path";
-import { DirectoryWatch, fileStamp } from "../ffi/mod.ts";
+import { Change, DirectoryWatch, fileStamp } from "../ffi/mod.ts";
 import { resolvingFolders } from "./resolving_folders.ts";
 
 export interface FileChangesOptions {
@@ -78,10 +78,11 @@ export class FileChanges {
   differs(): boolean {
     const watch = this.#watch;
     if (watch !== null) {
-      const moved = !this.#trusted || watch.changed();
-      if (!moved && this.#looked === this.#accepted) return false;
-      // A link on the way may point elsewhere now: the folders are resolved anew.
-      if (moved) this.#rewatch();
+      const change = this.#trusted ? watch.changes() : Change.ENTRIES;
+      if (change === Change.NONE && this.#looked === this.#accepted) return false;
+      // An entry moved: a link on the way may point elsewhere now, the folders are resolved
+      // anew. A file only written (this one, or another in a watched folder) moved none.
+      if (change === Change.ENTRIES) this.#rewatch();
     }
     this.#looksThatStat++;
     this.#looked = this.stamp();

@@ -36,6 +36,11 @@ for (const folderWatch of [true, false]) {
           Deno.removeSync(b);
           assert.equal(changes.differs(), true);
           changes.accept(changes.looked);
+          // Another file in the folder written: the files' stamps did not move.
+          Deno.writeTextFileSync(join(dir, "other.log"), "made");
+          assert.equal(changes.differs(), false);
+          Deno.writeTextFileSync(join(dir, "other.log"), "written");
+          assert.equal(changes.differs(), false);
           const before = changes.looksThatStat;
           for (let i = 0; i < 5; i++) assert.equal(changes.differs(), false);
           // Through the watch, a look at still folders takes no stamp; without, each does.
