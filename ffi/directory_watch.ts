@@ -11,9 +11,9 @@
  * `{ files: true }` (the config and TLS files' check), also a file in a watched folder
  * written or its attributes changed, and a path may name a file: its own writes,
  * attribute changes, deletion or move are reported, by whatever path they were made (a
- * file bind-mounted into a container is written through another folder). Where inotify is not to be had (not Linux, no glibc, the
- * watch limit reached), `open` is null or `watch` says so, and the caller looks by other
- * means.
+ * file bind-mounted into a container is written through another folder). Where inotify
+ * is not to be had (not Linux, no glibc, the watch limit reached), `open` is null or
+ * `watch` says so, and the caller looks by other means.
  */
 import { type Glibc, glibc } from "./glibc.ts";
 import { errno } from "./sockets.ts";

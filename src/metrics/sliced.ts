@@ -13,7 +13,7 @@ import { loopTasks } from "./loop_tasks.ts";
 /** How long a slice runs before the runtime's turn, ms: the issue's ~100 µs, less a piece. */
 export const SLICE_MS = 0.05;
 
-/** Runs every piece now, in one go (tests, and isolates that serve no reads). */
+/** Runs every piece now, in one go (`ReadMetrics.render`: the whole page at once). */
 export function runAll(pieces: Iterator<unknown>): void {
   while (!pieces.next().done);
 }
