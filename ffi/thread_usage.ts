@@ -5,16 +5,16 @@
  *
  * - getrusage(2) RUSAGE_THREAD (glibc): the thread's CPU time and its context switches,
  *   involuntary (the scheduler took the core) and voluntary (it slept: a poll, a lock, a
- *   disk read), and its major page faults (a page the kernel had dropped, read back from
- *   disk); RUSAGE_SELF: the CPU time of the whole process, so that the probe can tell
- *   how much the process's other threads (worker isolates, V8's GC and compiler helpers,
- *   Deno's runtime threads) ran meanwhile.
+ *   disk read), its major page faults (a page the kernel had dropped, read back from
+ *   disk) and the blocks it read from a disk; RUSAGE_SELF: the CPU time of the whole
+ *   process, so that the probe can tell how much the process's other threads (worker
+ *   isolates, V8's GC and compiler helpers, Deno's runtime threads) ran meanwhile.
  * - /proc/thread-self/schedstat (Linux): the time the thread spent runnable but waiting
  *   for a CPU (run_delay, ns), the only measure of how long it was kept off the core: the
  *   CPU times cannot tell a thread that waited for the core from one that slept in the
  *   event loop's poll with nothing to do. A kernel without scheduler statistics has no
- *   such file (`runQueueMs` stays null), or one whose run_delay never grows: the probe
- *   notices that (switched out involuntarily with no wait counted) and stops trusting it.
+ *   such file (`runQueueMs` stays null), or one whose run_delay never grows past 0: the
+ *   probe believes it only once it has (metrics/runtime.ts, `coreShareBetween`).
  *
  * Between two reads a thread's wall time is its CPU time, its wait for a CPU, the time it
  * slept (of which only whether it slept is told: the voluntary switches), and the rest:
@@ -37,6 +37,7 @@ const RUSAGE_THREAD = 1;
 // two nvcsw and nivcsw.
 const RUSAGE_LONGS = 18;
 const MAJFLT = 9;
+const INBLOCK = 11;
 const NVCSW = 16;
 const NIVCSW = 17;
 const SCHEDSTAT = "/proc/thread-self/schedstat";
@@ -57,6 +58,8 @@ export class ThreadUsage {
   voluntarySwitches = 0;
   /** Major page faults of this thread (a page read back from disk) at the last `read()`. */
   majorFaults = 0;
+  /** Blocks this thread read from a disk (512 bytes each) at the last `read()`. */
+  blockReads = 0;
   /**
    * Time this thread spent runnable but waiting for a CPU, ms, at the last `read()`; null
    * where the kernel does not tell.
@@ -90,6 +93,7 @@ export class ThreadUsage {
     this.involuntarySwitches = Number(f[NIVCSW]);
     this.voluntarySwitches = Number(f[NVCSW]);
     this.majorFaults = Number(f[MAJFLT]);
+    this.blockReads = Number(f[INBLOCK]);
     this.runQueueMs = this.#readRunQueueMs();
     return true;
   }

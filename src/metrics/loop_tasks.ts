@@ -9,6 +9,8 @@
  * - other work that its caller times anyway is given with `note`: a storage read's FFI
  *   call (`ffi:get`, `ffi:batch-get`: the read path measures it for its metrics already, so
  *   this costs a comparison), a message from another isolate (`message:<type>`).
+ * - the transport's poller notes the time it blocked waiting for sockets (`noteSleep`),
+ *   so that the probe can tell sleep from steal under load.
  *
  * One per isolate (`loopTasks`), so that any module can time its work without plumbing.
  */
@@ -21,6 +23,12 @@ export class LoopTasks {
   // The longest work that ended since the probe last asked: its cause and ms.
   #longestCause: string | null = null;
   #longestMs = 0;
+  /**
+   * Wall time the thread spent in the transport's own waits that slept so far (ms), and
+   * how many there were: for the probe to tell sleep from steal (runtime.ts).
+   */
+  sleptMs = 0;
+  sleeps = 0;
 
   run<T>(name: string, task: () => T): T {
     return this.#time(name, task, true);
@@ -61,6 +69,12 @@ export class LoopTasks {
       this.#longestMs = ms;
       this.#longestCause = cause;
     }
+  }
+
+  /** The thread slept in one of the transport's waits: `ms` from the call to its return. */
+  noteSleep(ms: number): void {
+    this.sleptMs += ms;
+    this.sleeps++;
   }
 
   /** `task` wrapped so that each call runs through `run(name, ...)`. */

@@ -43,10 +43,13 @@
  *   core: CPU time of theirs that the process's other cores (its affinity) could not
  *   have held. That one is Rialto's own cause.
  * - `stolen`: the thread neither ran, nor waited for a CPU, nor slept for at least half the
- *   stall's length since the last tick (no voluntary switch): its virtual CPU was not
- *   running, the hypervisor had it (steal time; ffi/thread_usage.ts). Whatever held the loop
- *   then was long by that much. Not Rialto's own cause; where the thread slept at all since
- *   the last tick the account can not split sleep from steal and goes on down this list.
+ *   stall's length since the last tick: its virtual CPU was not running, the hypervisor had
+ *   it (steal time; ffi/thread_usage.ts), or the kernel ran interrupts there that it
+ *   accounts apart. Whatever held the loop then was long by that much. Not Rialto's own
+ *   cause. What it slept is known when it slept only in the transport's own waits, which
+ *   the poller times (`coreShareBetween`); where it slept otherwise (a lock, a disk read,
+ *   or in the runtime's poll, which nothing times) the account can not split sleep from
+ *   steal and goes on down this list.
  * - `major-fault`: the thread took a major page fault since the last tick and neither ran
  *   nor waited for a CPU for at least half the stall's length: it slept on a page the
  *   kernel had dropped and read back from disk (on these VMs the host's DAMON pageout
@@ -114,20 +117,12 @@ export class RuntimeMetrics {
   #threadUsage: ThreadUsage | null = null;
   /** CPUs this process may run on (its affinity), for `preempted:own-threads`. */
   #cpus = 1;
-  // The thread's usage at the last tick (ThreadUsage's fields).
-  #lastCpuMs = 0;
-  #lastProcessCpuMs = 0;
-  #lastSwitches = 0;
-  #lastVoluntarySwitches = 0;
-  #lastMajorFaults = 0;
-  #lastReadAt = 0;
+  /** The thread's usage at the last tick. */
+  readonly #lastUsage: UsageSample = { ...NO_USAGE };
   /** The heap in use at the last tick, bytes. */
   #heapUsed = 0;
   /** When the GC report was last taken. */
   #gcReportedAt = 0;
-  #lastRunQueueMs: number | null = null;
-  /** Whether this kernel's run_delay can be believed (see `#coreShare`). */
-  #runQueueTrusted = true;
   /** Whether this runtime had a working GCProfiler. */
   gcSupported = false;
 
@@ -196,44 +191,14 @@ export class RuntimeMetrics {
   /** Keeps the thread usage just read as the next tick's starting point. */
   #remember(): void {
     const usage = this.#threadUsage;
-    if (usage === null) return;
-    this.#lastCpuMs = usage.cpuMs;
-    this.#lastProcessCpuMs = usage.processCpuMs;
-    this.#lastSwitches = usage.involuntarySwitches;
-    this.#lastVoluntarySwitches = usage.voluntarySwitches;
-    this.#lastMajorFaults = usage.majorFaults;
-    this.#lastRunQueueMs = usage.runQueueMs;
-    this.#lastReadAt = usage.readAt;
+    if (usage !== null) sampleUsage(usage, this.#lastUsage);
   }
 
   /** How the thread shared its core since the last tick (reads its usage anew). */
   #coreShare(): CoreShare {
     const usage = this.#threadUsage;
     if (usage === null || !usage.read()) return NO_SHARE;
-    const elapsedMs = usage.readAt - this.#lastReadAt;
-    const cpuMs = usage.cpuMs - this.#lastCpuMs;
-    const switchedOut = usage.involuntarySwitches > this.#lastSwitches;
-    let waitMs: number | null = null;
-    if (usage.runQueueMs !== null && this.#lastRunQueueMs !== null) {
-      waitMs = usage.runQueueMs - this.#lastRunQueueMs;
-      // Switched out involuntarily and no wait counted: this kernel does not keep
-      // run_delay (CONFIG_SCHED_INFO off); the CPU times alone from now on.
-      if (switchedOut && waitMs === 0) this.#runQueueTrusted = false;
-    }
-    if (!this.#runQueueTrusted) waitMs = null;
-    const siblingsMs = usage.processCpuMs - this.#lastProcessCpuMs - cpuMs;
-    const slept = usage.voluntarySwitches > this.#lastVoluntarySwitches;
-    const offMs = waitMs === null ? null : elapsedMs - cpuMs - waitMs;
-    return {
-      waitMs,
-      stolenMs: slept ? null : offMs,
-      offMs,
-      faulted: usage.majorFaults > this.#lastMajorFaults,
-      cpuMs,
-      ownThreadsMs: Math.max(0, siblingsMs - (this.#cpus - 1) * elapsedMs),
-      switchedOut,
-      offCpuMs: switchedOut ? elapsedMs - cpuMs : 0,
-    };
+    return coreShareBetween(this.#lastUsage, sampleUsage(usage, { ...NO_USAGE }), this.#cpus);
   }
 
   /**
@@ -323,7 +288,7 @@ export interface CoreShare {
   readonly waitMs: number | null;
   /**
    * Time it neither ran, nor waited for a CPU, nor slept: steal, ms; null where not known
-   * (no run_delay, or it slept since the last tick).
+   * (no run_delay, or it slept since the last tick other than in the transport's waits).
    */
   readonly stolenMs: number | null;
   /**
@@ -341,6 +306,105 @@ export interface CoreShare {
   readonly cpuMs: number | null;
   /** Whether it was switched out involuntarily. */
   readonly switchedOut: boolean;
+}
+
+/** What the probe reads of its thread at a tick: ThreadUsage's fields, and its sleeps. */
+export interface UsageSample {
+  /** When it was read (`performance.now()`), ms. */
+  readAt: number;
+  cpuMs: number;
+  processCpuMs: number;
+  involuntarySwitches: number;
+  voluntarySwitches: number;
+  majorFaults: number;
+  blockReads: number;
+  /** run_delay, ms; null where the kernel does not tell. */
+  runQueueMs: number | null;
+  /** Time it slept in the transport's own waits so far, ms, and how many such waits. */
+  transportSleptMs: number;
+  transportSleeps: number;
+}
+
+const NO_USAGE: UsageSample = {
+  readAt: 0,
+  cpuMs: 0,
+  processCpuMs: 0,
+  involuntarySwitches: 0,
+  voluntarySwitches: 0,
+  majorFaults: 0,
+  blockReads: 0,
+  runQueueMs: null,
+  transportSleptMs: 0,
+  transportSleeps: 0,
+};
+
+/** `usage` as just read, with the transport's sleeps so far (loop_tasks.ts), into `into`. */
+function sampleUsage(usage: ThreadUsage, into: UsageSample): UsageSample {
+  into.readAt = usage.readAt;
+  into.cpuMs = usage.cpuMs;
+  into.processCpuMs = usage.processCpuMs;
+  into.involuntarySwitches = usage.involuntarySwitches;
+  into.voluntarySwitches = usage.voluntarySwitches;
+  into.majorFaults = usage.majorFaults;
+  into.blockReads = usage.blockReads;
+  into.runQueueMs = usage.runQueueMs;
+  into.transportSleptMs = loopTasks.sleptMs;
+  into.transportSleeps = loopTasks.sleeps;
+  return into;
+}
+
+/**
+ * How a thread shared its core between two samples, on a machine where its process may run
+ * on `cpus` CPUs (its affinity).
+ *
+ * - Its wait for a CPU is run_delay's growth, where the kernel keeps run_delay: one whose
+ *   run_delay has grown past 0 by then. A kernel without it (CONFIG_SCHED_INFO off) shows
+ *   0 for good; a live one is past 0 long before this (the thread has waited for a CPU at
+ *   least once since it started). An interval with an involuntary switch and no wait
+ *   counted does happen on a live kernel (one in ~300 such stalls here, on 6.18): its wait
+ *   is taken as measured, and later ones still count. (Until 2026-12-07 such an interval
+ *   made the probe stop believing run_delay for good: in a 20k gets/s run it came during
+ *   the first seconds, and each read preempted afterwards counted as the read's.)
+ * - What it slept is known when each sleep may have been one of the transport's own waits
+ *   (the poller times them: socket_poller.ts) and none was on a disk (no major fault, no
+ *   block read): not as the sleep alone, as the wall time of those waits, which also holds
+ *   any wait for the CPU on waking and the call's own CPU time. What neither ran, nor
+ *   waited, nor slept, less the time the process's other threads ran beyond its wait
+ *   (they may have run while it slept, in a collection's join say), is steal: an
+ *   underestimate, never more.
+ */
+export function coreShareBetween(
+  last: UsageSample,
+  now: UsageSample,
+  cpus: number,
+): CoreShare {
+  const elapsedMs = now.readAt - last.readAt;
+  const cpuMs = now.cpuMs - last.cpuMs;
+  const switchedOut = now.involuntarySwitches > last.involuntarySwitches;
+  const waitMs = now.runQueueMs !== null && now.runQueueMs > 0 && last.runQueueMs !== null
+    ? now.runQueueMs - last.runQueueMs
+    : null;
+  const siblingsMs = now.processCpuMs - last.processCpuMs - cpuMs;
+  const ownThreadsMs = Math.max(0, siblingsMs - (cpus - 1) * elapsedMs);
+  const offMs = waitMs === null ? null : elapsedMs - cpuMs - waitMs;
+  const sleeps = now.voluntarySwitches - last.voluntarySwitches;
+  const sleepKnown = sleeps <= now.transportSleeps - last.transportSleeps &&
+    now.majorFaults === last.majorFaults && now.blockReads === last.blockReads;
+  let stolenMs: number | null = null;
+  if (waitMs !== null && offMs !== null && sleepKnown) {
+    const sleptMs = now.transportSleptMs - last.transportSleptMs;
+    stolenMs = offMs - sleptMs - Math.max(0, ownThreadsMs - waitMs);
+  }
+  return {
+    waitMs,
+    stolenMs,
+    offMs,
+    faulted: now.majorFaults > last.majorFaults,
+    cpuMs,
+    ownThreadsMs,
+    switchedOut,
+    offCpuMs: switchedOut ? elapsedMs - cpuMs : 0,
+  };
 }
 
 const NO_SHARE: CoreShare = {

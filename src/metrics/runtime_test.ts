@@ -2,7 +2,7 @@ import { runAll } from "./sliced.ts";
 import assert from "node:assert/strict";
 import { loopTasks } from "./loop_tasks.ts";
 import { ThreadUsage } from "../../ffi/mod.ts";
-import { RuntimeMetrics, stallCause } from "./runtime.ts";
+import { coreShareBetween, RuntimeMetrics, stallCause, type UsageSample } from "./runtime.ts";
 import { readUntil } from "../../tests/support/child_output.ts";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -357,4 +357,63 @@ Deno.test("a stall's cause: waiting for the core first, then a collection, then 
     stallCause(3, null, null, { ...busy, waitMs: null, cpuMs: null }),
     "other",
   );
+});
+
+Deno.test("how the thread shared its core: run_delay believed where the kernel keeps it, steal under load", () => {
+  const at = (fields: Partial<UsageSample>): UsageSample => ({
+    readAt: 0,
+    cpuMs: 0,
+    processCpuMs: 0,
+    involuntarySwitches: 0,
+    voluntarySwitches: 0,
+    majorFaults: 0,
+    blockReads: 0,
+    runQueueMs: 50,
+    transportSleptMs: 0,
+    transportSleeps: 0,
+    ...fields,
+  });
+  const start = at({});
+  // Switched out with no wait counted, on a kernel that keeps run_delay: a wait of 0, and
+  // the next interval's wait still counts (it once stopped the probe believing run_delay).
+  const noWait = at({ readAt: 12, cpuMs: 11.6, processCpuMs: 11.6, involuntarySwitches: 2 });
+  assert.equal(coreShareBetween(start, noWait, 1).waitMs, 0);
+  const preempted = at({
+    readAt: 24,
+    cpuMs: 19.6,
+    processCpuMs: 19.6,
+    involuntarySwitches: 3,
+    runQueueMs: 54,
+  });
+  assert.equal(coreShareBetween(noWait, preempted, 1).waitMs, 4);
+  // A kernel whose run_delay never grows: unknown, and the CPU times alone answer.
+  const dead = coreShareBetween(at({ runQueueMs: 0 }), at({ ...noWait, runQueueMs: 0 }), 1);
+  assert.equal(dead.waitMs, null);
+  assert.equal(dead.stolenMs, null);
+
+  // 12 ms: 8 on the CPU, 1 waiting, 2 asleep in the poller's waits (3 of them), 1 nowhere.
+  const loaded = {
+    readAt: 12,
+    cpuMs: 8,
+    processCpuMs: 8,
+    voluntarySwitches: 3,
+    runQueueMs: 51,
+    transportSleptMs: 2,
+    transportSleeps: 3,
+  };
+  const share = coreShareBetween(start, at(loaded), 1);
+  assert.equal(share.offMs, 3);
+  assert.equal(share.stolenMs, 1);
+  // A sleep that was none of the poller's (more switches than its waits), or on a disk:
+  // sleep can not be told from steal.
+  assert.equal(coreShareBetween(start, at({ ...loaded, voluntarySwitches: 4 }), 1).stolenMs, null);
+  assert.equal(coreShareBetween(start, at({ ...loaded, blockReads: 8 }), 1).stolenMs, null);
+  assert.equal(coreShareBetween(start, at({ ...loaded, majorFaults: 1 }), 1).stolenMs, null);
+  // The process's other threads ran 1.6 ms on this core, 0.6 of it beyond the wait: while
+  // the thread slept, not stolen.
+  const siblings = coreShareBetween(start, at({ ...loaded, processCpuMs: 9.6 }), 1);
+  assert.equal(siblings.ownThreadsMs.toFixed(1), "1.6");
+  assert.equal(siblings.stolenMs!.toFixed(1), "0.4");
+  // With two CPUs the other could have run them on the other one.
+  assert.equal(coreShareBetween(start, at({ ...loaded, processCpuMs: 9.6 }), 2).stolenMs, 1);
 });

@@ -50,6 +50,7 @@ import {
   sockets,
 } from "../../../ffi/mod.ts";
 import { logger } from "../../log.ts";
+import { loopTasks } from "../../metrics/loop_tasks.ts";
 
 const log = logger("transport");
 
@@ -57,6 +58,11 @@ const log = logger("transport");
 export const IDLE_TURN_MS = 1;
 /** The longest reads keep the runtime from its turn (ms). */
 export const BUSY_TURN_MS = 0.5;
+/**
+ * A blocking wait this long slept (ms): one that finds events returns in a few µs, one
+ * that sleeps takes at least a wake-up. Noted for the stall probe (metrics/loop_tasks.ts).
+ */
+const SLEPT_MS = 0.01;
 /** Events taken per epoll_wait. */
 const MAX_EVENTS = 64;
 
@@ -188,7 +194,10 @@ export class SocketPoller {
           // once with whatever came meanwhile: no call to look first (one syscall a lone call).
           if (this.#readsSinceTurn > 0 || this.#afterTurn.length > 0) continue;
         }
+        const blockedAt = performance.now();
         n = calls.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, IDLE_TURN_MS);
+        const blockedMs = performance.now() - blockedAt;
+        if (blockedMs >= SLEPT_MS) loopTasks.noteSleep(blockedMs);
         if (n === 0) {
           await this.#runtimeTurn();
           continue;
