@@ -57,8 +57,10 @@ async function nodeData(source: string, dir: string, partitions: readonly number
 }
 
 /**
- * The first report the client makes from now on that satisfies `ok` (reports made before
- * the call do not count: they may predate what is being waited for).
+ * The first report the client makes after the first `since` (by default, from now on) that
+ * satisfies `ok`. Reports made before do not count: they may predate what is being waited
+ * for. A caller that acts and then waits takes `since` before it acts: the client may
+ * report the change before the action's own call returns.
  */
 async function next<T>(
   client: TierClientProcess,
@@ -66,8 +68,9 @@ async function next<T>(
   what: string,
   ok: (report: T) => boolean,
   timeoutMs: number,
+  since = reports().length,
 ): Promise<T> {
-  let seen = reports().length;
+  let seen = since;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const all = reports();
@@ -168,8 +171,12 @@ Deno.test({
       ]);
       const replicasOf = (m: MetadataReport, p: number) =>
         [...(m.replicas[String(p)] ?? [])].sort();
-      const nextMetadata = (what: string, ok: (m: MetadataReport) => boolean, ms: number) =>
-        next(client, () => client.metadata(), what, ok, ms);
+      const nextMetadata = (
+        what: string,
+        ok: (m: MetadataReport) => boolean,
+        ms: number,
+        since?: number,
+      ) => next(client, () => client.metadata(), what, ok, ms, since);
       const nextRound = (what: string, ok: (r: Round) => boolean, ms: number) =>
         next(client, () => client.rounds(), what, ok, ms);
       const whole = (r: Round) =>
@@ -192,19 +199,27 @@ Deno.test({
       await nextRound("a whole round of version 1", (r) => r.version === 1 && whole(r), 20_000);
 
       // b dies (no goodbye): its session times out, the others stop listing it.
+      let since = client.metadata().length;
       await b.stop("SIGKILL");
       nodes.delete("b");
       const withoutB = await nextMetadata(
         "metadata without b",
         (m) => ![0, 1, 2, 3].some((p) => replicasOf(m, p).includes(http(b))),
         15_000,
+        since,
       );
       assert.deepEqual(replicasOf(withoutB, 3), [http(c)]);
       await nextRound("a whole round without b", whole, 10_000);
 
       // d joins with b's partitions; the client learns of it at its next refresh.
+      since = client.metadata().length;
       const d = await start("d", [1, 2, 3]);
-      await nextMetadata("metadata with d", (m) => replicasOf(m, 3).includes(http(d)), 15_000);
+      await nextMetadata(
+        "metadata with d",
+        (m) => replicasOf(m, 3).includes(http(d)),
+        15_000,
+        since,
+      );
 
       // A swap to a version the tier does not serve whole is refused, nothing written.
       const refused = await runRialto([
@@ -220,6 +235,7 @@ Deno.test({
         refused.stderr,
         /people_v3 is not served whole by the tier.*partitions 0, 1, 2, 3 of 4/,
       );
+      since = client.metadata().length;
       const swapped = await runRialto([
         "store",
         "current-version",
@@ -233,7 +249,7 @@ Deno.test({
         swapped.stdout,
         /people: current version 2 for the tier \(was not set\); 3 live nodes/,
       );
-      const second = await nextMetadata("version 2", (m) => m.version === 2, 15_000);
+      const second = await nextMetadata("version 2", (m) => m.version === 2, 15_000, since);
       assert.equal(second.compressionStrategy, 1);
       await nextRound("a whole round of version 2", (r) => r.version === 2 && whole(r), 10_000);
 
