@@ -325,7 +325,8 @@ export interface UsageSample {
   transportSleeps: number;
 }
 
-const NO_USAGE: UsageSample = {
+/** A sample of nothing yet: where the probe starts. */
+export const NO_USAGE: Readonly<UsageSample> = {
   readAt: 0,
   cpuMs: 0,
   processCpuMs: 0,

@@ -2,7 +2,13 @@ import { runAll } from "./sliced.ts";
 import assert from "node:assert/strict";
 import { loopTasks } from "./loop_tasks.ts";
 import { ThreadUsage } from "../../ffi/mod.ts";
-import { coreShareBetween, RuntimeMetrics, stallCause, type UsageSample } from "./runtime.ts";
+import {
+  coreShareBetween,
+  NO_USAGE,
+  RuntimeMetrics,
+  stallCause,
+  type UsageSample,
+} from "./runtime.ts";
 import { readUntil } from "../../tests/support/child_output.ts";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -360,17 +366,10 @@ Deno.test("a stall's cause: waiting for the core first, then a collection, then 
 });
 
 Deno.test("how the thread shared its core: run_delay believed where the kernel keeps it, steal under load", () => {
+  // A kernel that keeps run_delay: the thread has waited 50 ms in all before.
   const at = (fields: Partial<UsageSample>): UsageSample => ({
-    readAt: 0,
-    cpuMs: 0,
-    processCpuMs: 0,
-    involuntarySwitches: 0,
-    voluntarySwitches: 0,
-    majorFaults: 0,
-    blockReads: 0,
+    ...NO_USAGE,
     runQueueMs: 50,
-    transportSleptMs: 0,
-    transportSleeps: 0,
     ...fields,
   });
   const start = at({});
