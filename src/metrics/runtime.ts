@@ -371,8 +371,10 @@ function sampleUsage(usage: ThreadUsage, into: UsageSample): UsageSample {
  *   block read): not as the sleep alone, as the wall time of those waits, which also holds
  *   any wait for the CPU on waking and the call's own CPU time. What neither ran, nor
  *   waited, nor slept, less the time the process's other threads ran beyond its wait
- *   (they may have run while it slept, in a collection's join say), is steal: an
- *   underestimate, never more.
+ *   (they may have run while it slept, in a collection's join say), is steal. That errs
+ *   low, with one exception the counts can not rule out: a sleep elsewhere (a lock, say)
+ *   in an interval where some of the poller's counted waits did not switch would pass
+ *   for steal.
  */
 export function coreShareBetween(
   last: UsageSample,
