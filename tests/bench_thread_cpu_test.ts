@@ -74,8 +74,9 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
   fn: async () => {
     const before = machineThreadCpu(Deno.pid);
-    const spinner = new Deno.Command("sh", {
-      args: ["-c", "while :; do :; done"],
+    // Bounded, should this test's runner be killed before it kills the shell.
+    const spinner = new Deno.Command("timeout", {
+      args: ["20s", "sh", "-c", "while :; do :; done"],
       stdout: "null",
       stderr: "null",
     }).spawn();

@@ -150,6 +150,9 @@ function runQueueAccounted(): boolean {
   return accounted;
 }
 
+/** How long a test's spinning shell may outlive the test, should its runner be killed. */
+const SPINNER_LIMIT = "20s";
+
 /**
  * A Deno process on CPU 0 that keeps its loop busy in short pieces (no piece near a
  * stall) for 1.5 s while `competitor` spins on CPU 0 too: the scheduler shares the core,
@@ -196,9 +199,10 @@ async function stallsOnSharedCore(
     spinner?.terminate();
     console.log(JSON.stringify(Object.fromEntries(runtime.stalls)));
   `;
+  // The spinner ends by itself (SPINNER_LIMIT) should this test's runner be killed first.
   const spinner = competitor === "process"
     ? new Deno.Command("taskset", {
-      args: ["-c", "0", "sh", "-c", "while :; do :; done"],
+      args: ["-c", "0", "timeout", SPINNER_LIMIT, "sh", "-c", "while :; do :; done"],
       stdout: "null",
       stderr: "null",
     }).spawn()
